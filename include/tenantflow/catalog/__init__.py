@@ -1,0 +1,1 @@
+"""Iceberg catalogs and table registration."""

@@ -1,0 +1,361 @@
+"""Tenant and pipeline configuration: plain, frozen data.
+
+Every model is frozen and forbids unknown fields, so a typo in a tenant's YAML is an
+error instead of a silently ignored setting. Models do no I/O; cross-file checks
+(ownership of connections, storage and namespaces) live in ``ownership.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z][a-z0-9_]{1,30}[a-z0-9]$"
+_SLUG_RE = re.compile(SLUG)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+def _slug(value: str, what: str) -> str:
+    if not _SLUG_RE.match(value) or "__" in value:
+        raise ValueError(
+            f"{what} {value!r} must be a lowercase slug: 3-32 characters of a-z, 0-9 and single '_', "
+            "starting with a letter (e.g. 'finance' or 'orders_daily')"
+        )
+    return value
+
+
+class Classification(StrEnum):
+    public = "public"
+    internal = "internal"
+    restricted = "restricted"
+    highly_restricted = "highly_restricted"
+
+
+class Tier(StrEnum):
+    standard = "standard"
+    dedicated = "dedicated"
+
+
+class Engine(StrEnum):
+    local = "local"
+    databricks = "databricks"
+
+
+# --------------------------------------------------------------------------- tenant
+
+
+class Contact(Model):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Quotas(Model):
+    pool_slots: int = Field(ge=1, le=1024, description="Slots of the tenant's Airflow pool.")
+    max_active_runs: int = Field(ge=1, le=256, description="Per pipeline DAG.")
+    max_active_tasks: int = Field(ge=1, le=1024, description="Per DAG run.")
+    worker_queue: str | None = Field(
+        default=None, description="Celery queue for the tenant's tasks (tier 'dedicated': tenant_<id>)."
+    )
+
+
+class Storage(Model):
+    landing: str = Field(
+        min_length=1,
+        description="Raw landing location: s3://bucket/prefix or a local path (relative to TENANTFLOW_HOME).",
+    )
+    kms_key_id: str | None = Field(default=None, description="KMS key id for SSE-KMS on s3 landing.")
+
+    @field_validator("landing")
+    @classmethod
+    def _landing_scheme(cls, value: str) -> str:
+        if "://" in value and not value.startswith("s3://"):
+            raise ValueError(f"landing {value!r} must be an s3:// URI or a local path")
+        if value.startswith("s3://") and len(value) <= len("s3://"):
+            raise ValueError("landing s3:// URI needs a bucket, e.g. s3://acme-finance-landing/raw")
+        return value
+
+
+class CatalogRef(Model):
+    name: str = Field(min_length=1, description="Catalog name defined in _platform.yaml `catalogs`.")
+    namespace: str = Field(min_length=1, description="Iceberg namespace of the tenant's tables.")
+
+
+class Access(Model):
+    """Users (FAB usernames) holding each tenant role."""
+
+    admins: tuple[str, ...] = ()
+    engineers: tuple[str, ...] = ()
+    analysts: tuple[str, ...] = ()
+    stewards: tuple[str, ...] = ()
+
+
+class Notification(Model):
+    kind: Literal["email", "slack", "webhook"]
+    target: str = Field(min_length=1)
+    events: tuple[Literal["failure", "quality_warning", "success"], ...] = ("failure",)
+
+
+class RetryPolicy(Model):
+    retries: int = Field(ge=0, le=20)
+    retry_delay_seconds: int = Field(ge=1, le=86_400)
+    exponential_backoff: bool = True
+    max_retry_delay_seconds: int = Field(ge=1, le=86_400)
+
+
+class TenantConfig(Model):
+    id: str
+    display_name: str = Field(min_length=1)
+    tier: Tier
+    owners: tuple[Contact, ...] = Field(min_length=1)
+    quotas: Quotas
+    storage: Storage
+    catalog: CatalogRef
+    default_engine: Engine
+    access: Access = Access()
+    notifications: tuple[Notification, ...] = ()
+    classification: Classification
+    retries: RetryPolicy
+
+    @field_validator("id")
+    @classmethod
+    def _id_slug(cls, value: str) -> str:
+        return _slug(value, "tenant id")
+
+    @model_validator(mode="after")
+    def _dedicated_queue(self) -> TenantConfig:
+        if self.quotas.worker_queue and self.quotas.worker_queue != f"tenant_{self.id}":
+            raise ValueError(
+                f"quotas.worker_queue {self.quotas.worker_queue!r} must be 'tenant_{self.id}' "
+                "(a tenant may only use its own queue)"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class SqlSource(Model):
+    kind: Literal["sql"]
+    connection_id: str = Field(min_length=1, description="Airflow connection id, '<tenant>__<name>'.")
+    table: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    query: str | None = None
+    columns: tuple[str, ...] = ()
+    batch_rows: int = Field(default=50_000, ge=100, le=5_000_000)
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> SqlSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("set exactly one of `table` or `query`")
+        if self.query is not None and self.columns:
+            raise ValueError("`columns` applies to `table` only; select columns in the `query`")
+        return self
+
+
+class FilesSource(Model):
+    kind: Literal["files"]
+    path: str = Field(
+        min_length=1,
+        description="Local path (relative to TENANTFLOW_HOME) or s3:// URI; glob patterns allowed.",
+    )
+    format: Literal["csv", "json", "parquet"]
+    connection_id: str | None = Field(default=None, description="AWS connection for s3:// paths.")
+    csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
+
+
+Source = Annotated[SqlSource | FilesSource, Field(discriminator="kind")]
+
+
+class Schedule(Model):
+    cron: str = Field(min_length=1)
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_fields(cls, value: str) -> str:
+        if value.startswith("@"):
+            return value
+        if len(value.split()) != 5:
+            raise ValueError(f"cron {value!r} must have 5 fields (minute hour day month weekday)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Berlin'") from None
+        return value
+
+
+class Incremental(Model):
+    cursor: str = Field(min_length=1, description="Column whose high-watermark selects new rows.")
+    lookback_seconds: int = Field(default=0, ge=0)
+
+
+Severity = Literal["error", "warn"]
+
+
+class _Rule(Model):
+    severity: Severity = "error"
+
+
+class NotNullRule(_Rule):
+    rule: Literal["not_null"]
+    column: str
+
+
+class UniqueRule(_Rule):
+    rule: Literal["unique"]
+    column: str
+
+
+class RangeRule(_Rule):
+    rule: Literal["range"]
+    column: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RangeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("range needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"range min {self.min} is greater than max {self.max}")
+        return self
+
+
+class RegexRule(_Rule):
+    rule: Literal["regex"]
+    column: str
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from None
+        return value
+
+
+class AcceptedValuesRule(_Rule):
+    rule: Literal["accepted_values"]
+    column: str
+    values: tuple[str | int | float | bool, ...] = Field(min_length=1)
+
+
+class RowCountRule(_Rule):
+    rule: Literal["row_count"]
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RowCountRule:
+        if self.min is None and self.max is None:
+            raise ValueError("row_count needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"row_count min {self.min} is greater than max {self.max}")
+        return self
+
+
+QualityRule = Annotated[
+    NotNullRule | UniqueRule | RangeRule | RegexRule | AcceptedValuesRule | RowCountRule,
+    Field(discriminator="rule"),
+]
+
+
+class PartitionField(Model):
+    column: str
+    transform: Literal["identity", "year", "month", "day", "hour", "bucket", "truncate"] = "identity"
+    width: int | None = Field(default=None, ge=1, description="Bucket count or truncate width.")
+
+    @model_validator(mode="after")
+    def _width(self) -> PartitionField:
+        needs_width = self.transform in ("bucket", "truncate")
+        if needs_width and self.width is None:
+            raise ValueError(f"transform {self.transform!r} needs `width`")
+        if not needs_width and self.width is not None:
+            raise ValueError(f"`width` applies to bucket/truncate, not {self.transform!r}")
+        return self
+
+
+class Target(Model):
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    mode: Literal["append", "merge", "overwrite"]
+    merge_keys: tuple[str, ...] = ()
+    partition_by: tuple[PartitionField, ...] = ()
+    comment: str | None = None
+
+    @model_validator(mode="after")
+    def _merge_keys(self) -> Target:
+        if self.mode == "merge" and not self.merge_keys:
+            raise ValueError("mode 'merge' needs `merge_keys` (the columns that identify a row)")
+        if self.mode != "merge" and self.merge_keys:
+            raise ValueError(f"`merge_keys` only applies to mode 'merge', not {self.mode!r}")
+        return self
+
+
+class PipelineConfig(Model):
+    id: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    owner: str | None = Field(default=None, description="Defaults to the tenant's first owner.")
+    schedule: Schedule | None = None
+    source: Source
+    incremental: Incremental | None = None
+    quality: tuple[QualityRule, ...] = ()
+    target: Target
+    engine: Engine | None = Field(default=None, description="Defaults to the tenant's default_engine.")
+    classification: Classification | None = Field(
+        default=None, description="Defaults to the tenant's classification."
+    )
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _id_slug(cls, value: str) -> str:
+        return _slug(value, "pipeline id")
+
+    @field_validator("tags")
+    @classmethod
+    def _no_reserved_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in value:
+            if tag.startswith("tenant:"):
+                raise ValueError(f"tag {tag!r}: the 'tenant:' tag is set by the platform, remove it")
+        return value
+
+
+# --------------------------------------------------------------------------- platform
+
+
+class CatalogSettings(Model):
+    type: Literal["sql", "rest", "glue"]
+    properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="pyiceberg catalog properties; '{home}' is replaced by TENANTFLOW_HOME.",
+    )
+
+
+class PlatformConfig(Model):
+    catalogs: dict[str, CatalogSettings] = Field(min_length=1)
+    defaults: dict[str, dict] = Field(
+        default_factory=dict, description="`tenant` and `pipeline` defaults merged under each config."
+    )
+
+    @field_validator("defaults")
+    @classmethod
+    def _sections(cls, value: dict[str, dict]) -> dict[str, dict]:
+        unknown = set(value) - {"tenant", "pipeline"}
+        if unknown:
+            raise ValueError(f"unknown defaults section(s) {sorted(unknown)}; use 'tenant' and 'pipeline'")
+        return value

@@ -1,0 +1,151 @@
+"""Turn pydantic validation errors into file:line:column errors with hints."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any, Union
+
+from pydantic import BaseModel, ValidationError
+
+from tenantflow.config.errors import ConfigError
+from tenantflow.config.yaml_source import YamlDocument, locate
+
+_DISCRIMINATORS = ("kind", "rule")
+
+
+def validate_document(
+    model: type[BaseModel], data: dict[str, Any], document: YamlDocument, fallback: YamlDocument | None = None
+) -> tuple[BaseModel | None, list[ConfigError]]:
+    """Validate ``data`` (the document merged over defaults) against ``model``.
+
+    Errors point into ``document``; a field that only exists in defaults points into
+    ``fallback`` (the platform defaults file) when given.
+    """
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [_to_config_error(model, data, err, document, fallback) for err in exc.errors()]
+
+
+def _to_config_error(
+    model: type[BaseModel],
+    data: dict[str, Any],
+    err: Any,
+    document: YamlDocument,
+    fallback: YamlDocument | None,
+) -> ConfigError:
+    loc = _clean_loc(data, err["loc"])
+    line, column, found = locate(document.text, loc)
+    path = document.path
+    if not found and fallback is not None and err["type"] != "missing":
+        fb_line, fb_column, fb_found = locate(fallback.text, ("defaults", *_defaults_section(model), *loc))
+        if fb_found:
+            line, column, path = fb_line, fb_column, fallback.path
+    field = ".".join(str(step) for step in loc)
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        message = "field required"
+    elif err["type"] == "extra_forbidden":
+        message = "unknown field"
+    return ConfigError(path, line, column, field, message, _hint(model, data, err, loc))
+
+
+def _defaults_section(model: type[BaseModel]) -> tuple[str, ...]:
+    return ("pipeline",) if model.__name__ == "PipelineConfig" else ("tenant",)
+
+
+def _clean_loc(data: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
+    """Drop the union-tag steps pydantic inserts for discriminated unions (source.sql.table -> source.table)."""
+    out: list[str | int] = []
+    node = data
+    for step in loc:
+        if isinstance(node, dict):
+            if step in node:
+                out.append(step)
+                node = node[step]
+                continue
+            if any(node.get(key) == step for key in _DISCRIMINATORS):
+                continue  # the tag pydantic adds for the chosen union member
+            out.append(step)
+            node = None
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            out.append(step)
+            node = node[step]
+        else:
+            out.append(step)
+            node = None
+    return tuple(out)
+
+
+def _hint(model: type[BaseModel], data: Any, err: Any, loc: tuple[str | int, ...]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return f"add `{loc[-1]}:` here" if loc else ""
+    if kind == "extra_forbidden":
+        allowed = _fields_at(model, data, loc[:-1])
+        if not allowed:
+            return "remove this field"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        suggestion = f"did you mean `{close[0]}`? " if close else ""
+        return f"{suggestion}allowed fields: {', '.join(sorted(allowed))}"
+    if kind == "union_tag_invalid":
+        expected = [t.strip(" '") for t in str(err.get("ctx", {}).get("expected_tags", "")).split(",")]
+        close = difflib.get_close_matches(str(err.get("ctx", {}).get("tag", "")), expected, n=1)
+        return f"did you mean {close[0]!r}?" if close else ""
+    if kind in ("string_type", "int_type", "float_type", "bool_type", "int_parsing", "float_parsing"):
+        return f"expected a {kind.split('_')[0]} value"
+    return ""
+
+
+def _fields_at(model: type[BaseModel], data: Any, loc: Sequence[str | int]) -> list[str]:
+    """Field names of the model found at ``loc`` (following discriminated unions by their tag)."""
+    annotation: Any = model
+    node = data
+    for step in loc:
+        annotation = _resolve(annotation, node)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(step))
+            if field is None:
+                return []
+            annotation = field.annotation
+        else:
+            args = typing.get_args(annotation)
+            annotation = args[0] if args else None
+        node = node.get(step) if isinstance(node, dict) else node[step] if isinstance(node, list) else None
+    annotation = _resolve(annotation, node)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _resolve(annotation: Any, node: Any) -> Any:
+    """Unwrap Annotated/Optional/unions to the model the data selects."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            chosen = _by_tag(models, node) if len(models) > 1 else (models or members)[0]
+            if chosen is None:
+                return None
+            annotation = chosen
+        elif origin in (tuple, list) and isinstance(node, list):
+            return annotation
+        else:
+            return annotation
+
+
+def _by_tag(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
+    if not isinstance(node, dict):
+        return None
+    for model in models:
+        for key in _DISCRIMINATORS:
+            field = model.model_fields.get(key)
+            if field is not None and node.get(key) in typing.get_args(field.annotation):
+                return model
+    return None

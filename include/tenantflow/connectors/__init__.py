@@ -1,0 +1,1 @@
+"""Source connectors: each yields pyarrow Tables in bounded batches."""

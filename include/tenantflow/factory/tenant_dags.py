@@ -1,0 +1,44 @@
+"""Entry point used by each tenant's DAG file: build that tenant's pipeline DAGs.
+
+A tenant's config errors raise here, so Airflow records an import error for that
+tenant's file only; other tenants' files keep loading. When a worker parses to run one
+task, ``get_parsing_context().dag_id`` names the DAG: only that pipeline is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tenantflow import naming
+from tenantflow.config.loader import load_tenant
+from tenantflow.factory.dag_builder import build_dag
+from tenantflow.pipeline_context import PipelineContext
+from tenantflow.settings import get_settings
+
+
+def _requested_dag_id() -> str | None:
+    from airflow.sdk import get_parsing_context
+
+    return get_parsing_context().dag_id
+
+
+def tenant_dags(entry_file: str, tenant_id: str | None = None) -> dict[str, Any]:
+    """{dag_id: DAG} for the tenant named by the entry file (``dags/tenants/<tenant>.py``)."""
+    settings = get_settings(entry_file)
+    tenant_id = tenant_id or Path(entry_file).stem
+    only_pipeline = None
+    requested = _requested_dag_id()
+    if requested is not None:
+        parts = naming.split_dag_id(requested)
+        if parts is None or parts[0] != tenant_id:
+            return {}  # the worker wants a DAG of another file
+        only_pipeline = parts[1]
+    bundle = load_tenant(settings.config_dir, tenant_id, only_pipeline=only_pipeline)
+    dags = {}
+    for pipeline in bundle.pipelines:
+        if not pipeline.enabled:
+            continue
+        ctx = PipelineContext(bundle.tenant, pipeline, bundle.platform, str(settings.home))
+        dags[ctx.dag_id] = build_dag(ctx)
+    return dags

@@ -1,0 +1,15 @@
+"""Run-time isolation guards: a tenant's task may only reach the tenant's own resources."""
+
+from __future__ import annotations
+
+
+class TenantIsolationError(PermissionError):
+    """A task tried to use a resource of another tenant (or of no tenant)."""
+
+
+def require_own_connection(tenant_id: str, connection_id: str) -> None:
+    if not connection_id.startswith(f"{tenant_id}__"):
+        raise TenantIsolationError(
+            f"tenant {tenant_id!r} may not use connection {connection_id!r}: "
+            f"tenant connections are named '{tenant_id}__<name>'"
+        )

@@ -1,0 +1,64 @@
+"""Hook for the tenant's Iceberg tables: only the tenant's own catalog namespace is reachable."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from tenantflow.catalog.catalogs import open_catalog
+from tenantflow.hooks.guards import TenantIsolationError
+from tenantflow.loading import state
+from tenantflow.pipeline_context import PipelineContext
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+    from tenantflow.loading.iceberg_writer import WriteResult
+
+log = logging.getLogger(__name__)
+
+
+class IcebergHook:
+    def __init__(self, ctx: PipelineContext) -> None:
+        namespace = ctx.namespace
+        if namespace != ctx.tenant_id and not namespace.startswith(f"{ctx.tenant_id}_"):
+            raise TenantIsolationError(f"tenant {ctx.tenant_id!r} may not write namespace {namespace!r}")
+        self.ctx = ctx
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return open_catalog(self.ctx.catalog_name, self.ctx.catalog_settings, self.ctx.home)
+
+    def table(self) -> Table | None:
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+        try:
+            return self.catalog.load_table(self.ctx.table_identifier)
+        except (NoSuchTableError, NoSuchNamespaceError):
+            return None
+
+    def watermark(self) -> str | None:
+        table = self.table()
+        return state.last_watermark(table) if table is not None else None
+
+    def write(self, data: pa.Table, *, run_id: str, watermark: str | None) -> WriteResult:
+        from tenantflow.loading.arrow_types import iceberg_compatible
+        from tenantflow.loading.iceberg_writer import write_batch
+
+        return write_batch(
+            self.catalog, self.ctx.table_identifier, iceberg_compatible(data), self.ctx.pipeline.target,
+            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark,
+        )
+
+    def set_properties(self, properties: dict[str, str]) -> dict[str, str]:
+        table = self.table()
+        if table is None:
+            raise LookupError(f"table {self.ctx.table_identifier} does not exist yet; the load task creates it")
+        changed = {k: v for k, v in properties.items() if table.properties.get(k) != v}
+        if changed:
+            with table.transaction() as tx:
+                tx.set_properties(**changed)
+        return changed

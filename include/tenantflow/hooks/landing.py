@@ -1,0 +1,75 @@
+"""Hook for the tenant's landing zone: stage extracted parts, publish a batch, read it back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from tenantflow.landing.batch import BatchLocation, Manifest, read_manifest, write_manifest
+from tenantflow.landing.storage import filesystem, join
+from tenantflow.landing.writer import StagedParts, write_parts
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+
+class LandingHook:
+    def __init__(self, location: BatchLocation) -> None:
+        self.location = location
+
+    def stage(self, tables: Iterable[pa.Table], *, cursor: str | None) -> StagedParts:
+        return write_parts(tables, self.location.staging, cursor=cursor)
+
+    def publish(self, *, files: list[str], source: str, watermark: str | None) -> Manifest:
+        """Move staged parts into the batch folder, then write the manifest (idempotent)."""
+        import pyarrow.parquet as pq
+
+        existing = read_manifest(self.location)
+        if existing is not None:
+            log.info("batch %s already landed (%d rows)", self.location.final, existing.rows)
+            return existing
+        fs, staging = filesystem(self.location.staging)
+        _, final = filesystem(self.location.final)
+        fs.create_dir(final, recursive=True)
+        rows, schema = 0, None
+        for name in files:
+            src, dst = join(staging, name), join(final, name)
+            fs.move(src, dst)
+            metadata = pq.read_metadata(dst, filesystem=fs)
+            rows += metadata.num_rows
+            schema = metadata.schema.to_arrow_schema() if schema is None else schema
+        from tenantflow.landing.batch import describe_schema
+
+        manifest = Manifest(
+            run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
+            source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],
+        )
+        write_manifest(self.location, manifest)
+        fs.delete_dir(staging)
+        log.info("landed %d rows in %d file(s) at %s", rows, len(files), self.location.final)
+        return manifest
+
+    def manifest(self) -> Manifest:
+        manifest = read_manifest(self.location)
+        if manifest is None:
+            raise FileNotFoundError(
+                f"no complete batch at {self.location.final} (missing _manifest.json); re-run the land task"
+            )
+        return manifest
+
+    def read(self) -> pa.Table:
+        """The landed batch as one Arrow table (schemas of the parts unified)."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        manifest = self.manifest()
+        if not manifest.files:
+            return pa.table({})
+        fs, final = filesystem(self.location.final)
+        paths = [join(final, name) for name in manifest.files]
+        schemas = [ds.dataset(p, filesystem=fs, format="parquet").schema for p in paths]
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet").to_table()

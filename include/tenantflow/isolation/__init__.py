@@ -1,0 +1,1 @@
+"""Tenant isolation: the access matrix, pools/roles/users sync, and policies."""

@@ -1,0 +1,122 @@
+"""The one access matrix: which tenant role may do what.
+
+Both the DAGs' ``access_control`` and ``tenantflow sync`` are derived from here, and so
+is the table in docs/access-matrix.md (``tenantflow roles --markdown``).
+
+FAB checks a DAG sub-entity (runs, task instances, logs, XComs) by a *global* permission
+on the entity AND a *per-DAG* permission on the DAG itself. Tenant roles therefore get
+per-DAG permissions only on their own DAGs and never the global ``DAGs`` resource, so
+global entity permissions cannot reach another tenant's DAGs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+READ, EDIT, CREATE, DELETE, MENU = "can_read", "can_edit", "can_create", "can_delete", "menu_access"
+
+# Everything a signed-in tenant user needs to use the UI at all.
+_BASE: frozenset[tuple[str, str]] = frozenset(
+    {
+        (READ, "Website"),
+        (READ, "My Password"),
+        (EDIT, "My Password"),
+        (READ, "My Profile"),
+        (EDIT, "My Profile"),
+        (READ, "DAG Dependencies"),
+        (READ, "DAG Versions"),
+        (READ, "DAG Warnings"),
+        (READ, "Assets"),
+        (READ, "Import Errors"),
+        (READ, "Pools"),
+        (READ, "Cluster Activity"),
+        (MENU, "Browse"),
+        (MENU, "DAGs"),
+        (MENU, "DAG Runs"),
+        (MENU, "Assets"),
+        (MENU, "Docs"),
+        (MENU, "Documentation"),
+        (MENU, "Task Instances"),
+    }
+)
+
+_READ_RUNS = frozenset({(READ, "DAG Runs"), (READ, "Task Instances"), (READ, "DAG Code")})
+_LOGS = frozenset({(READ, "Task Logs")})
+_XCOM = frozenset({(READ, "XComs")})
+_OPERATE = frozenset(
+    {
+        (CREATE, "DAG Runs"),
+        (EDIT, "DAG Runs"),
+        (CREATE, "Task Instances"),
+        (EDIT, "Task Instances"),
+        (DELETE, "Task Instances"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class TenantRole:
+    key: str
+    title: str
+    summary: str
+    global_permissions: frozenset[tuple[str, str]]
+    dag_actions: frozenset[str]
+    dag_run_actions: frozenset[str]
+
+
+TENANT_ROLES: tuple[TenantRole, ...] = (
+    TenantRole(
+        "admin", "Tenant Admin", "everything on the tenant's DAGs and runs",
+        _BASE | _READ_RUNS | _LOGS | _XCOM | _OPERATE | {(DELETE, "DAG Runs")},
+        frozenset({READ, EDIT, DELETE}), frozenset({READ, CREATE, DELETE, MENU}),
+    ),
+    TenantRole(
+        "engineer", "Data Engineer", "trigger, clear, pause, logs, XCom",
+        _BASE | _READ_RUNS | _LOGS | _XCOM | _OPERATE,
+        frozenset({READ, EDIT}), frozenset({READ, CREATE, MENU}),
+    ),
+    TenantRole(
+        "analyst", "Data Analyst", "read DAGs and runs; no logs or XCom",
+        _BASE | _READ_RUNS,
+        frozenset({READ}), frozenset({READ, MENU}),
+    ),
+    TenantRole(
+        "steward", "Data Steward", "read DAGs, runs and task logs (quality results)",
+        _BASE | _READ_RUNS | _LOGS,
+        frozenset({READ}), frozenset({READ, MENU}),
+    ),
+)
+
+ACCESS_FIELDS = {"admin": "admins", "engineer": "engineers", "analyst": "analysts", "steward": "stewards"}
+
+
+def role_name(tenant_id: str, role: TenantRole | str) -> str:
+    key = role.key if isinstance(role, TenantRole) else role
+    return f"{tenant_id}_{key}"
+
+
+def dag_access_control(tenant_id: str) -> dict[str, dict[str, set[str]]]:
+    """The ``access_control`` of every DAG of the tenant."""
+    return {
+        role_name(tenant_id, role): {"DAGs": set(role.dag_actions), "DAG Runs": set(role.dag_run_actions)}
+        for role in TENANT_ROLES
+    }
+
+
+def role_permissions(tenant_id: str, role: TenantRole, dag_ids: list[str]) -> set[tuple[str, str]]:
+    """Every (action, resource) a tenant role must hold, given the tenant's DAG ids."""
+    perms = set(role.global_permissions)
+    for dag in dag_ids:
+        perms.update((action, f"DAG:{dag}") for action in role.dag_actions)
+        perms.update((action, f"DAG Run:{dag}") for action in role.dag_run_actions)
+    return perms
+
+
+def markdown_table() -> str:
+    rows = ["| Role | FAB role name | Grants | DAG actions | DAG run actions |", "|---|---|---|---|---|"]
+    for role in TENANT_ROLES:
+        rows.append(
+            f"| {role.title} | `<tenant>_{role.key}` | {role.summary} | "
+            f"{', '.join(sorted(role.dag_actions))} | {', '.join(sorted(role.dag_run_actions))} |"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""Raw landing of extracted batches in the tenant's storage."""

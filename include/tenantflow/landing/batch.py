@@ -1,0 +1,86 @@
+"""A landed batch: raw Parquet parts of one pipeline run plus a manifest written last.
+
+Layout under the tenant's landing location::
+
+    <landing>/<pipeline>/_staging/<run-key>/part-00000.parquet   written by extract
+    <landing>/<pipeline>/<run-key>/part-00000.parquet            published by land
+    <landing>/<pipeline>/<run-key>/_manifest.json                written last: the batch is complete
+
+A batch without a manifest is incomplete and is never read downstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tenantflow.landing.storage import filesystem, join
+
+MANIFEST = "_manifest.json"
+
+
+def run_key(run_id: str) -> str:
+    """A path-safe, collision-free folder name for an Airflow run id."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_")[:80]
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"run={safe}-{digest}"
+
+
+@dataclass(frozen=True)
+class BatchLocation:
+    landing: str
+    pipeline_id: str
+    run_id: str
+
+    @property
+    def staging(self) -> str:
+        return join(self.landing, self.pipeline_id, "_staging", run_key(self.run_id))
+
+    @property
+    def final(self) -> str:
+        return join(self.landing, self.pipeline_id, run_key(self.run_id))
+
+    @property
+    def manifest(self) -> str:
+        return join(self.final, MANIFEST)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    run_id: str
+    pipeline_id: str
+    rows: int
+    files: list[str]
+    source: str
+    watermark: str | None = None
+    schema: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        return cls(**json.loads(text))
+
+
+def read_manifest(location: BatchLocation) -> Manifest | None:
+    from pyarrow import fs as pafs
+
+    fs, path = filesystem(location.manifest)
+    if fs.get_file_info(path).type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(path) as stream:
+        return Manifest.from_json(stream.read().decode())
+
+
+def write_manifest(location: BatchLocation, manifest: Manifest) -> None:
+    fs, path = filesystem(location.manifest)
+    with fs.open_output_stream(path) as stream:
+        stream.write(manifest.to_json().encode())
+
+
+def describe_schema(schema: Any) -> list[dict[str, str]]:
+    return [{"name": f.name, "type": str(f.type)} for f in schema]

@@ -1,0 +1,1 @@
+"""Loading landed batches into Iceberg tables (write modes, idempotency, watermark state)."""

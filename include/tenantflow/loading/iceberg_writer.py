@@ -1,0 +1,128 @@
+"""Write one landed batch into the pipeline's Iceberg table, exactly once per Airflow run id."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tenantflow.config.models import PartitionField, Target
+from tenantflow.loading import state
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: str
+    mode: str
+    rows: int
+    skipped: bool
+    snapshot_id: int | None
+
+    def as_dict(self) -> dict:
+        return {"table": self.table, "mode": self.mode, "rows": self.rows, "skipped": self.skipped,
+                "snapshot_id": self.snapshot_id}
+
+
+def _transform(field: PartitionField):
+    from pyiceberg import transforms as t
+
+    simple = {"identity": t.IdentityTransform, "year": t.YearTransform, "month": t.MonthTransform,
+              "day": t.DayTransform, "hour": t.HourTransform}
+    if field.transform in simple:
+        return simple[field.transform]()
+    if field.transform == "bucket":
+        return t.BucketTransform(field.width)
+    return t.TruncateTransform(field.width)
+
+
+def ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, target: Target) -> Table:
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
+
+    namespace = identifier.rsplit(".", 1)[0]
+    try:
+        catalog.create_namespace(namespace)
+    except NamespaceAlreadyExistsError:
+        pass
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError:
+        pass
+    missing = [p.column for p in target.partition_by if p.column not in schema.names]
+    if missing:
+        raise ValueError(f"target.partition_by column(s) {missing} are not in the data; columns: {schema.names}")
+    properties = {"comment": target.comment} if target.comment else {}
+    table = catalog.create_table_if_not_exists(identifier, schema=schema, properties=properties)
+    if target.partition_by:
+        with table.update_spec() as spec:
+            for field in target.partition_by:
+                spec.add_field(field.column, _transform(field), f"{field.column}_{field.transform}")
+        table = catalog.load_table(identifier)
+    log.info("created Iceberg table %s", identifier)
+    return table
+
+
+def write_batch(
+    catalog: Catalog,
+    identifier: str,
+    data: pa.Table,
+    target: Target,
+    *,
+    run_id: str,
+    pipeline_id: str,
+    watermark: str | None,
+) -> WriteResult:
+    """Append, overwrite or merge ``data``; a run id already committed is skipped (no duplicates)."""
+    table = ensure_table(catalog, identifier, data.schema, target)
+    if run_id in state.committed_run_ids(table):
+        log.info("run %s already committed to %s: nothing to do", run_id, identifier)
+        return WriteResult(identifier, target.mode, 0, True, None)
+    _evolve_schema(table, data.schema)
+    props = {state.RUN_ID: run_id, state.PIPELINE: pipeline_id, state.ROWS: str(data.num_rows)}
+    if watermark is not None:
+        props[state.WATERMARK] = watermark
+    table = catalog.load_table(identifier)
+    data = _align(data, table)
+    if target.mode == "append":
+        table.append(data, snapshot_properties=props)
+    elif target.mode == "overwrite":
+        table.overwrite(data, snapshot_properties=props)
+    else:
+        result = table.upsert(data, join_cols=list(target.merge_keys), snapshot_properties=props)
+        log.info("merge: %d rows updated, %d inserted", result.rows_updated, result.rows_inserted)
+        if result.rows_updated == 0 and result.rows_inserted == 0:
+            # upsert commits nothing when nothing changed; record the run so a re-run stays a no-op
+            table.append(data.slice(0, 0), snapshot_properties=props)
+    table = catalog.load_table(identifier)
+    snapshot = table.current_snapshot()
+    log.info("%s %d rows into %s (snapshot %s)", target.mode, data.num_rows, identifier,
+             snapshot.snapshot_id if snapshot else None)
+    return WriteResult(identifier, target.mode, data.num_rows, False, snapshot.snapshot_id if snapshot else None)
+
+
+def _evolve_schema(table: Table, schema: pa.Schema) -> None:
+    existing = {f.name for f in table.schema().fields}
+    if any(name not in existing for name in schema.names):
+        with table.update_schema() as update:
+            update.union_by_name(schema)
+        log.info("added columns %s", [n for n in schema.names if n not in existing])
+
+
+def _align(data: pa.Table, table: Table) -> pa.Table:
+    """Order and cast columns to the table's schema; columns missing from the batch are nulls."""
+    import pyarrow as pa
+
+    target_schema = table.schema().as_arrow()
+    columns = []
+    for field in target_schema:
+        if field.name in data.column_names:
+            columns.append(data[field.name].cast(field.type))
+        else:
+            columns.append(pa.nulls(data.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=target_schema)

@@ -1,0 +1,31 @@
+"""Names derived from tenant and pipeline ids: one place, so DAGs, sync and policies agree."""
+
+from __future__ import annotations
+
+SEPARATOR = "__"
+
+
+def dag_id(tenant_id: str, pipeline_id: str) -> str:
+    return f"{tenant_id}{SEPARATOR}{pipeline_id}"
+
+
+def split_dag_id(value: str) -> tuple[str, str] | None:
+    """(tenant, pipeline) of a tenantflow DAG id, or None for any other DAG."""
+    tenant_id, sep, pipeline_id = value.partition(SEPARATOR)
+    return (tenant_id, pipeline_id) if sep and tenant_id and pipeline_id else None
+
+
+def pool_name(tenant_id: str) -> str:
+    return f"tenant_{tenant_id}"
+
+
+def queue_name(tenant_id: str) -> str:
+    return f"tenant_{tenant_id}"
+
+
+def tenant_tag(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}"
+
+
+def table_identifier(namespace: str, table: str) -> str:
+    return f"{namespace}.{table}"

@@ -1,0 +1,1 @@
+"""Operators for the pipeline stages; each is thin over a hook."""

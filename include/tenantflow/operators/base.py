@@ -1,0 +1,21 @@
+"""Common base of the stage operators: they carry the pipeline's context, derived from config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from tenantflow.pipeline_context import PipelineContext
+
+
+class PipelineStageOperator(BaseOperator):
+    ui_color = "#e8f1fb"
+
+    def __init__(self, *, pipeline_ctx: PipelineContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_ctx = pipeline_ctx
+
+    @staticmethod
+    def run_id(context: Any) -> str:
+        return str(context["run_id"])

@@ -1,0 +1,26 @@
+"""Land: publish the staged parts as the run's raw batch, with a manifest written last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantflow.hooks.landing import LandingHook
+from tenantflow.operators.base import PipelineStageOperator
+
+
+class LandOperator(PipelineStageOperator):
+    ui_color = "#d5f5e3"
+
+    def __init__(self, *, extract_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.extract_task_id = extract_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        extracted = context["ti"].xcom_pull(task_ids=self.extract_task_id) or {}
+        hook = LandingHook(self.pipeline_ctx.batch(self.run_id(context)))
+        manifest = hook.publish(
+            files=list(extracted.get("files", [])),
+            source=str(extracted.get("source", "")),
+            watermark=extracted.get("watermark"),
+        )
+        return {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}

@@ -1,0 +1,23 @@
+"""Load: write the landed batch into the pipeline's Iceberg table, exactly once per run id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantflow.hooks.iceberg import IcebergHook
+from tenantflow.hooks.landing import LandingHook
+from tenantflow.operators.base import PipelineStageOperator
+
+
+class IcebergLoadOperator(PipelineStageOperator):
+    ui_color = "#e8daef"
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        ctx = self.pipeline_ctx
+        landing = LandingHook(ctx.batch(self.run_id(context)))
+        manifest = landing.manifest()
+        if manifest.rows == 0:
+            self.log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
+            return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
+        result = IcebergHook(ctx).write(landing.read(), run_id=manifest.run_id, watermark=manifest.watermark)
+        return result.as_dict()

@@ -1,0 +1,37 @@
+"""Register: record ownership and classification on the table and emit the table's Asset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantflow.hooks.iceberg import IcebergHook
+from tenantflow.operators.base import PipelineStageOperator
+
+
+def table_properties(ctx: Any) -> dict[str, str]:
+    source = ctx.pipeline.source
+    source_ref = getattr(source, "connection_id", None) or getattr(source, "path", "")
+    return {
+        "tenantflow.tenant": ctx.tenant_id,
+        "tenantflow.pipeline": ctx.pipeline.id,
+        "tenantflow.owner": ctx.owner,
+        "tenantflow.classification": str(ctx.classification),
+        "tenantflow.source": f"{source.kind}:{source_ref}",
+        "tenantflow.dag-id": ctx.dag_id,
+    }
+
+
+class RegisterTableOperator(PipelineStageOperator):
+    ui_color = "#fcf3cf"
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        ctx = self.pipeline_ctx
+        hook = IcebergHook(ctx)
+        if hook.table() is None:
+            self.log.warning("table %s does not exist (nothing loaded yet): nothing to register",
+                             ctx.table_identifier)
+            return {"table": ctx.table_identifier, "registered": False}
+        changed = hook.set_properties(table_properties(ctx))
+        self.log.info("registered %s (%d propert%s changed)", ctx.table_identifier, len(changed),
+                      "y" if len(changed) == 1 else "ies")
+        return {"table": ctx.table_identifier, "registered": True, "asset": ctx.asset_uri}

@@ -1,0 +1,77 @@
+"""Everything a task needs to know about its pipeline, derived from config (never from user input)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenantflow.config.models import (
+    CatalogSettings,
+    Classification,
+    Engine,
+    PipelineConfig,
+    PlatformConfig,
+    TenantConfig,
+)
+from tenantflow import naming
+from tenantflow.landing.batch import BatchLocation
+from tenantflow.settings import resolve_local
+
+
+@dataclass(frozen=True)
+class PipelineContext:
+    tenant: TenantConfig
+    pipeline: PipelineConfig
+    platform: PlatformConfig
+    home: str
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.id
+
+    @property
+    def dag_id(self) -> str:
+        return naming.dag_id(self.tenant.id, self.pipeline.id)
+
+    @property
+    def owner(self) -> str:
+        return self.pipeline.owner or self.tenant.owners[0].email
+
+    @property
+    def classification(self) -> Classification:
+        return self.pipeline.classification or self.tenant.classification
+
+    @property
+    def engine(self) -> Engine:
+        return self.pipeline.engine or self.tenant.default_engine
+
+    @property
+    def landing(self) -> str:
+        return resolve_local(self.tenant.storage.landing, Path(self.home))
+
+    def batch(self, run_id: str) -> BatchLocation:
+        return BatchLocation(self.landing, self.pipeline.id, run_id)
+
+    @property
+    def namespace(self) -> str:
+        return self.tenant.catalog.namespace
+
+    @property
+    def table_identifier(self) -> str:
+        return naming.table_identifier(self.namespace, self.pipeline.target.table)
+
+    @property
+    def catalog_name(self) -> str:
+        return self.tenant.catalog.name
+
+    @property
+    def catalog_settings(self) -> CatalogSettings:
+        return self.platform.catalogs[self.catalog_name]
+
+    @property
+    def asset_uri(self) -> str:
+        # 'x-' schemes are opaque to Airflow: no provider URI normaliser (and no boto3) is loaded at parse
+        return f"x-iceberg://{self.catalog_name}/{self.namespace}/{self.pipeline.target.table}"
+
+    def source_location(self, path: str) -> str:
+        return resolve_local(path, Path(self.home))

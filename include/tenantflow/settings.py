@@ -1,0 +1,35 @@
+"""Where the platform finds its configs and keeps local state (environment, not YAML)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT_MARKERS = ("tenant_configs",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_dir: Path
+    """The tenant_configs tree (TENANTFLOW_CONFIG_DIR)."""
+    home: Path
+    """Local state: landing, warehouse, SQLite catalog (TENANTFLOW_HOME)."""
+    dags_dir: Path
+    """Where the per-tenant DAG entry files live (TENANTFLOW_DAGS_DIR)."""
+
+
+def get_settings(anchor: str | Path | None = None) -> Settings:
+    """Read settings from the environment; ``anchor`` (a DAG file) locates the repo when unset."""
+    base = Path(anchor).resolve().parents[2] if anchor else Path.cwd()
+    config_dir = Path(os.environ.get("TENANTFLOW_CONFIG_DIR") or base / "tenant_configs").resolve()
+    home = Path(os.environ.get("TENANTFLOW_HOME") or config_dir.parent / ".tenantflow").resolve()
+    dags_dir = Path(os.environ.get("TENANTFLOW_DAGS_DIR") or config_dir.parent / "dags" / "tenants").resolve()
+    return Settings(config_dir=config_dir, home=home, dags_dir=dags_dir)
+
+
+def resolve_local(location: str, home: Path) -> str:
+    """A local location relative to TENANTFLOW_HOME becomes absolute; URIs are returned unchanged."""
+    if "://" in location or os.path.isabs(location):
+        return location
+    return str(home / location)
