@@ -1,0 +1,192 @@
+"""The ``tenantflow`` command: validate configs, export schemas, scaffold tenants, sync isolation, list."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tenantflow.config.errors import ConfigErrors
+from tenantflow.config.loader import TenantBundle, load_all, load_platform, tenant_ids
+from tenantflow.settings import Settings, get_settings
+
+log = logging.getLogger("tenantflow")
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _targets(settings: Settings, paths: Sequence[str]) -> list[str] | None:
+    """Tenant ids named by PATH arguments (None = all tenants)."""
+    if not paths:
+        return None
+    root = settings.config_dir
+    chosen: set[str] = set()
+    for raw in paths:
+        path = Path(raw).resolve()
+        if path == root:
+            return None
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            raise SystemExit(f"tenantflow: {raw} is not inside the config dir {root} (set TENANTFLOW_CONFIG_DIR)")
+        if relative.parts and relative.parts[0].startswith("_"):
+            return None  # platform files affect every tenant
+        if relative.parts:
+            chosen.add(relative.parts[0])
+    return sorted(chosen)
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.config.loader import load_tenant
+    from tenantflow.isolation.cross_tenant import cross_tenant_errors, missing_entry_files
+
+    try:
+        load_platform(settings.config_dir)
+    except ConfigErrors as exc:
+        _out(str(exc))
+        return 1
+    wanted = _targets(settings, args.paths)
+    bundles: dict[str, TenantBundle] = {}
+    errors: list[str] = []
+    for tenant_id in wanted if wanted is not None else tenant_ids(settings.config_dir):
+        if not (settings.config_dir / tenant_id).is_dir():
+            errors.append(f"{tenant_id}: no such tenant folder under {settings.config_dir}")
+            continue
+        try:
+            bundles[tenant_id] = load_tenant(settings.config_dir, tenant_id)
+        except ConfigErrors as exc:
+            errors.extend(str(e) for e in exc.errors)
+    if wanted is None:
+        all_bundles = bundles
+    else:
+        all_bundles, _ = load_all(settings.config_dir)
+    errors.extend(str(e) for e in cross_tenant_errors(all_bundles, only=set(bundles)))
+    errors.extend(missing_entry_files(settings, bundles))
+    for line in errors:
+        _out(line)
+    pipelines = sum(len(b.pipelines) for b in bundles.values())
+    if errors:
+        _out(f"FAILED: {len(errors)} error(s)")
+        return 1
+    _out(f"OK: {len(bundles)} tenant(s), {pipelines} pipeline(s) valid")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.config.schema import json_schemas
+
+    schemas = json_schemas()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for kind, schema in schemas.items():
+            (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+            _out(f"wrote {out / f'{kind}.schema.json'}")
+        return 0
+    _out(json.dumps(schemas[args.kind], indent=2))
+    return 0
+
+
+def cmd_new_tenant(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.config.scaffold import scaffold_tenant
+
+    try:
+        written = scaffold_tenant(settings, args.tenant_id, display_name=args.display_name,
+                                  email=args.email)
+    except (ValueError, FileExistsError) as exc:
+        _out(f"tenantflow new-tenant: {exc}")
+        return 1
+    for path in written:
+        _out(f"created {path}")
+    return cmd_validate(argparse.Namespace(paths=[str(settings.config_dir / args.tenant_id)]), settings)
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.isolation.desired import desired_state
+    from tenantflow.isolation.sync import sync
+
+    bundles, failures = load_all(settings.config_dir)
+    for tenant_id, exc in failures.items():
+        _out(f"skipping tenant {tenant_id!r} (invalid config, its current access is left as is):\n{exc}")
+    changes = sync(desired_state(bundles, demo_users=args.demo_users), dry_run=args.dry_run, prune=args.prune)
+    verb = "would apply" if args.dry_run else "applied"
+    for change in changes:
+        _out(f"{'~ ' if args.dry_run else '+ '}{change}")
+    _out(f"{verb} {len(changes)} change(s) for {len(bundles)} tenant(s)" if changes else "no changes: in sync")
+    return 1 if failures and args.strict else 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow import naming
+
+    bundles, failures = load_all(settings.config_dir)
+    rows = [("TENANT", "PIPELINE", "DAG ID", "SCHEDULE", "SOURCE", "TARGET")]
+    for tenant_id, bundle in sorted(bundles.items()):
+        for p in bundle.pipelines:
+            schedule = f"{p.schedule.cron} {p.schedule.timezone}" if p.schedule else "-"
+            target = f"{bundle.tenant.catalog.namespace}.{p.target.table} ({p.target.mode})"
+            rows.append((tenant_id, p.id, naming.dag_id(tenant_id, p.id), schedule, p.source.kind, target))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        _out("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for tenant_id in failures:
+        _out(f"{tenant_id}: invalid config (run `tenantflow validate {tenant_id}`)")
+    return 1 if failures else 0
+
+
+def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.isolation.access_matrix import markdown_table
+
+    _out(markdown_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate tenant configs; exit 1 listing every error")
+    p.add_argument("paths", nargs="*", help="tenant folders or files (default: all tenants)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a config file kind (for editors)")
+    p.add_argument("kind", nargs="?", default="pipeline", choices=["tenant", "pipeline", "platform"])
+    p.add_argument("--out", help="write all schemas into this folder")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("new-tenant", help="scaffold a valid tenant folder and its DAG entry file")
+    p.add_argument("tenant_id")
+    p.add_argument("--display-name")
+    p.add_argument("--email", default=None, help="owner contact email")
+    p.set_defaults(func=cmd_new_tenant)
+
+    p = sub.add_parser("sync", help="create/update pools, roles, permissions and users (idempotent)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--prune", action="store_true", help="remove pools/roles of deleted tenants")
+    p.add_argument("--demo-users", action="store_true", help="also create demo users (password: <user>-demo)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any tenant config is invalid")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("list", help="list tenants, pipelines and DAG ids")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("roles", help="print the tenant role matrix as a markdown table")
+    p.set_defaults(func=cmd_roles)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args, get_settings()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Test environment: an isolated AIRFLOW_HOME / TENANTFLOW_HOME per test session.
+
+Environment variables are set at import time, before anything imports Airflow (whose
+configuration is read once, at first import).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="tenantflow-tests-"))
+AIRFLOW_HOME = SESSION_DIR / "airflow"
+TENANTFLOW_HOME = SESSION_DIR / "home"
+AIRFLOW_HOME.mkdir()
+TENANTFLOW_HOME.mkdir()
+
+TEST_ENV = {
+    "AIRFLOW_HOME": str(AIRFLOW_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+    "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    "TENANTFLOW_HOME": str(TENANTFLOW_HOME),
+    "TENANTFLOW_CONFIG_DIR": str(REPO / "tenant_configs"),
+    "TENANTFLOW_DAGS_DIR": str(REPO / "dags" / "tenants"),
+    "GX_ANALYTICS_ENABLED": "False",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+os.environ.update(TEST_ENV)
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True, timeout: int = 600):
+    """Run a console script of this venv (airflow, tenantflow) with the test environment."""
+    result = subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout[-4000:]}\n"
+            f"stderr:\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata DB (SQLite) for this test session."""
+    run_cli("airflow", "db", "migrate")
+    return AIRFLOW_HOME / "airflow.db"
+
+
+@pytest.fixture(scope="session")
+def demo_sources() -> dict[str, int]:
+    """Demo source data (5% scale) under TENANTFLOW_HOME, plus the connections that point at it."""
+    from tenantflow.demo.data import generate_demo_data
+
+    counts = generate_demo_data(TENANTFLOW_HOME, scale=0.05)
+    sources = TENANTFLOW_HOME / "sources"
+    os.environ["AIRFLOW_CONN_FINANCE__ERP"] = (
+        f'{{"conn_type": "sqlite", "host": "{sources / "finance" / "erp.db"}"}}'
+    )
+    os.environ["AIRFLOW_CONN_HEALTHCARE__CLINIC"] = (
+        f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
+    )
+    return counts
+
+
+@pytest.fixture
+def config_tree(tmp_path: Path) -> Path:
+    """A writable copy of the example tenant configs and DAG entry files: <tmp>/tenant_configs, <tmp>/dags."""
+    shutil.copytree(REPO / "tenant_configs", tmp_path / "tenant_configs")
+    shutil.copytree(REPO / "dags", tmp_path / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
