@@ -75,8 +75,8 @@ def pipeline_doc(i: int, j: int, tid: str) -> tuple[str, dict[str, Any]]:
         {"description": "Daily FX rates as CSV files.", "tags": ["fx"],
          "schedule": {"cron": "0 7 * * 1-5", "timezone": "Europe/Berlin"},
          "source": {"kind": "files", "path": f"sources/{tid}/fx_rates/*.csv", "format": "csv"},
-         "quality": [{"rule": "not_null", "column": "rate"}, {"rule": "range", "column": "rate", "min": 0.0001},
-                     {"rule": "row_count", "min": 28}],
+         "quality": [{"rule": "not_null", "column": "rate"},
+                     {"rule": "range", "column": "rate", "min": 0.0001}, {"rule": "row_count", "min": 28}],
          "target": {"table": pid, "mode": "overwrite"}},
         {"description": "Click events, incremental on updated_at.", "tags": ["events"],
          "schedule": {"cron": "*/30 * * * *", "timezone": "UTC"},
@@ -205,7 +205,8 @@ warnings.filterwarnings("ignore", message=".*airflow.security.permissions.*")
     return header + "\n" + "\n\n".join(body) + "\n"
 
 
-def _static_dag(n: int, ctx: Any, lit: _Source, args: dict[str, Any], access: dict[str, Any], doc: str) -> str:
+def _static_dag(n: int, ctx: Any, lit: _Source, args: dict[str, Any], access: dict[str, Any],
+                doc: str) -> str:
     pipeline, tenant = ctx.pipeline, ctx.tenant
     tags = [f"tenant:{tenant.id}", f"tier:{tenant.tier}", f"engine:{ctx.engine}", *pipeline.tags]
     description = (pipeline.description.strip().splitlines() or [""])[0][:200] or None

@@ -8,11 +8,19 @@ from pathlib import Path
 
 
 def display_path(path: Path) -> str:
-    """Show paths relative to the working directory when possible, as editors and CI annotate them."""
+    """Show a config file as its repository path, e.g. ``tenant_configs/finance/pipelines/orders.yaml``.
+
+    The config root is the nearest folder holding ``_platform.yaml``; paths outside any config
+    tree are shown relative to the working directory when below it, else absolute.
+    """
+    for parent in path.parents:
+        if (parent / "_platform.yaml").is_file():
+            return str(path.relative_to(parent.parent))
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:  # different drive
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 @dataclass(frozen=True, order=True)
