@@ -66,6 +66,7 @@ def run_quality(frame: Any, rules: Sequence[Any], suite_name: str) -> QualityRep
     if not rules:
         return QualityReport(rows=len(frame), outcomes=[])
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # GX progress bars would flood task logs
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")

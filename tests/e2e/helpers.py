@@ -1,0 +1,34 @@
+"""Helpers for end-to-end tests that run pipelines through Airflow's own CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from conftest import run_cli
+
+
+def json_tail(stdout: str):
+    """The JSON document a CLI printed after its log lines."""
+    line = next(line for line in reversed(stdout.splitlines()) if line.startswith(("[", "{")))
+    return json.loads(line)
+
+
+def run_dag(dag_id: str, logical_date: str, env: dict[str, str] | None = None, check: bool = True):
+    return run_cli("airflow", "dags", "test", dag_id, logical_date, env=env, check=check, timeout=900)
+
+
+def last_run_id(dag_id: str, env: dict[str, str] | None = None) -> str:
+    runs = json_tail(run_cli("airflow", "dags", "list-runs", dag_id, "-o", "json", env=env).stdout)
+    return sorted(runs, key=lambda r: r["start_date"] or "")[-1]["run_id"]
+
+
+def open_table(identifier: str, home: str | None = None):
+    """Load an Iceberg table through the platform's catalog settings (as the load task does)."""
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.config.loader import load_platform
+
+    platform = load_platform(Path(os.environ["TENANTFLOW_CONFIG_DIR"])).config
+    catalog = open_catalog("local", platform.catalogs["local"], home or os.environ["TENANTFLOW_HOME"])
+    return catalog.load_table(identifier)
