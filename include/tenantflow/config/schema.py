@@ -14,7 +14,18 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"tenantflow {kind} config"
         if kind in ("tenant", "pipeline"):
-            # the id comes from the folder / file name; platform defaults may fill other required fields
-            schema["required"] = [r for r in schema.get("required", []) if r != "id"]
+            # The id comes from the folder / file name and platform defaults may fill any other field,
+            # so editors check names, types and values; `tenantflow validate` decides what is missing.
+            _drop_required(schema)
         schemas[kind] = schema
     return schemas
+
+
+def _drop_required(node: Any) -> None:
+    if isinstance(node, dict):
+        node.pop("required", None)
+        for value in node.values():
+            _drop_required(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_required(value)

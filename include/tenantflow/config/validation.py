@@ -61,19 +61,23 @@ def _clean_loc(data: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
     """Drop the union-tag steps pydantic inserts for discriminated unions (source.sql.table -> source.table)."""
     out: list[str | int] = []
     node = data
+    fresh = True  # just descended into ``node``: pydantic puts a union's tag right here, once
     for step in loc:
         if isinstance(node, dict):
+            if fresh and any(node.get(key) == step for key in _DISCRIMINATORS):
+                fresh = False
+                continue  # the tag pydantic adds for the chosen union member
+            fresh = True
             if step in node:
                 out.append(step)
                 node = node[step]
                 continue
-            if any(node.get(key) == step for key in _DISCRIMINATORS):
-                continue  # the tag pydantic adds for the chosen union member
             out.append(step)
             node = None
         elif isinstance(node, list) and isinstance(step, int) and step < len(node):
             out.append(step)
             node = node[step]
+            fresh = True
         else:
             out.append(step)
             node = None
@@ -95,8 +99,9 @@ def _hint(model: type[BaseModel], data: Any, err: Any, loc: tuple[str | int, ...
         expected = [t.strip(" '") for t in str(err.get("ctx", {}).get("expected_tags", "")).split(",")]
         close = difflib.get_close_matches(str(err.get("ctx", {}).get("tag", "")), expected, n=1)
         return f"did you mean {close[0]!r}?" if close else ""
-    if kind in ("string_type", "int_type", "float_type", "bool_type", "int_parsing", "float_parsing"):
-        return f"expected a {kind.split('_')[0]} value"
+    expected = {"string": "a text", "int": "an integer", "float": "a number", "bool": "a true/false"}
+    if kind in ("string_type", "int_type", "float_type", "bool_type", "int_parsing", "float_parsing", "bool_parsing"):
+        return f"expected {expected[kind.split('_')[0]]} value"
     return ""
 
 
