@@ -113,7 +113,8 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     bundles, failures = load_all(settings.config_dir)
     for tenant_id, exc in failures.items():
         _out(f"skipping tenant {tenant_id!r} (invalid config, its current access is left as is):\n{exc}")
-    changes = sync(desired_state(bundles, demo_users=args.demo_users), dry_run=args.dry_run, prune=args.prune)
+    desired = desired_state(bundles, demo_users=args.demo_users, protected=frozenset(failures))
+    changes = sync(desired, dry_run=args.dry_run, prune=args.prune)
     verb = "would apply" if args.dry_run else "applied"
     for change in changes:
         _out(f"{'~ ' if args.dry_run else '+ '}{change}")

@@ -28,9 +28,13 @@ class DesiredState:
     roles: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     users: dict[str, DesiredUser] = field(default_factory=dict)
     tenants: frozenset[str] = frozenset()
+    protected: frozenset[str] = frozenset()
+    """Tenants whose configs exist but are invalid: their pools and roles are left as they are."""
 
 
-def desired_state(bundles: Mapping[str, TenantBundle], *, demo_users: bool = False) -> DesiredState:
+def desired_state(
+    bundles: Mapping[str, TenantBundle], *, demo_users: bool = False, protected: frozenset[str] = frozenset()
+) -> DesiredState:
     pools: dict[str, int] = {}
     descriptions: dict[str, str] = {}
     roles: dict[str, frozenset[tuple[str, str]]] = {}
@@ -60,7 +64,7 @@ def desired_state(bundles: Mapping[str, TenantBundle], *, demo_users: bool = Fal
         )
         for username, role_names in sorted(members.items())
     }
-    return DesiredState(pools, descriptions, roles, users, frozenset(bundles))
+    return DesiredState(pools, descriptions, roles, users, frozenset(bundles), protected)
 
 
 def demo_password(username: str) -> str:

@@ -104,9 +104,12 @@ def _prune(desired: DesiredState, current: CurrentState) -> list[Change]:
     changes = []
     gone: set[str] = set()
     for name, (_, description) in current.pools.items():
+        tenant_id = name.removeprefix("tenant_")
+        if tenant_id in desired.protected:
+            continue
         if description.startswith(POOL_DESCRIPTION_PREFIX) and name not in desired.pools:
             changes.append(Change("delete_pool", name, "tenant removed"))
-            gone.add(name.removeprefix("tenant_"))
+            gone.add(tenant_id)
     for name in current.roles:
         match = _TENANT_ROLE_RE.match(name)
         if match and name not in desired.roles and match["tenant"] in gone:
