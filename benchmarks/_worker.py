@@ -8,6 +8,7 @@ fingerprinted so the caller can check the factory and the static files built the
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
@@ -74,15 +75,36 @@ def fingerprint(dag: Any) -> dict[str, Any]:
     })
 
 
+class _GcClock:
+    """Time spent in the cyclic garbage collector, and full (generation 2) collections."""
+
+    def __init__(self) -> None:
+        self.seconds, self.full, self._start = 0.0, 0, 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.full += info["generation"] == 2
+
+
 def main(folder: str, out: str) -> None:
     dagbag_cls = _preimport()
-    start = time.perf_counter()
+    gc_clock = _GcClock()
+    gc.collect()
+    gc.callbacks.append(gc_clock)
+    start, cpu_start = time.perf_counter(), time.process_time()
     bag = dagbag_cls(dag_folder=folder)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    gc.callbacks.remove(gc_clock)
     stats = sorted(bag.dagbag_stats, key=lambda s: s.duration, reverse=True)
     prints = {dag_id: fingerprint(dag) for dag_id, dag in bag.dags.items()}
     result = {
         "seconds": elapsed,
+        "cpu_s": cpu,
+        "gc_s": gc_clock.seconds,
+        "gc_full": gc_clock.full,
         "dags": len(bag.dags),
         "files": len(stats),
         "worst_file": stats[0].file if stats else None,

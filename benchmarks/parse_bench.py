@@ -123,8 +123,9 @@ def generate(root: Path, tenants: int, pipelines: int) -> dict[str, Path]:
 
 def parse_once(name: str, folder: Path, configs: Path, root: Path, label: str) -> dict[str, Any]:
     result = run_worker(folder, worker_env(root, configs), root)
-    log.info("%s parse %s: %.2f s, %d DAGs from %d files, worst file %s %.3f s", name, label,
-             result["seconds"], result["dags"], result["files"], result["worst_file"], result["worst_file_s"])
+    log.info("%s parse %s: %.2f s (cpu %.2f s, gc %.2f s in %d full collections), %d DAGs from %d files, "
+             "worst file %s %.3f s", name, label, result["seconds"], result["cpu_s"], result["gc_s"],
+             result["gc_full"], result["dags"], result["files"], result["worst_file"], result["worst_file_s"])
     if result["import_errors"]:
         for path, error in result["import_errors"].items():
             log.error("%s import error in %s:\n%s", name, path, error)
@@ -139,6 +140,10 @@ def parse_both(paths: dict[str, Path], root: Path, repeat: int) -> tuple[dict[st
         for name in runs:
             runs[name].append(parse_once(name, paths[name], paths["configs"], root, f"{n + 1}/{repeat}"))
     factory, static = (min(r, key=lambda x: x["seconds"]) for r in runs.values())
+    cpu = [min(x["cpu_s"] for x in r) for r in runs.values()]
+    log.info("best of %d: factory %.2f s, static %.2f s (wall ratio %.3f); cpu %.2f s vs %.2f s (ratio %.3f)",
+             repeat, factory["seconds"], static["seconds"], factory["seconds"] / static["seconds"],
+             cpu[0], cpu[1], cpu[0] / cpu[1])
     return factory, static
 
 
