@@ -248,7 +248,7 @@ def write_static(configs: Path, out: Path, home: str) -> int:
     """Validate the config tree once (here, untimed) and write one static DAG file per tenant."""
     from tenantflow.config.loader import load_all
 
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     bundles, failures = load_all(configs)
     if failures:
         raise SystemExit(f"generated configs are invalid: {next(iter(failures.values()))}")

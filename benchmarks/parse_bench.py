@@ -110,7 +110,9 @@ def run_worker(folder: Path, env: dict, root: Path) -> dict[str, Any]:
 def generate(root: Path, tenants: int, pipelines: int) -> dict[str, Path]:
     log.info("generating %d tenants x %d pipelines under %s", tenants, pipelines, root)
     configs, factory_dags = write_tree(root / "big", tenants, pipelines)
-    static_dags = root / "big" / "static"
+    # a folder named "tenants" too: the platform's cluster policy (tenantflow.isolation.policy) checks every
+    # DAG loaded from a ".../tenants/<tenant>.py" file, hand-written or not
+    static_dags = root / "big" / "static" / "tenants"
     os.environ.update(airflow_env(root))  # write_static imports Airflow here: keep it off ~/airflow
     written = write_static(configs, static_dags, str(root / "home"))
     log.info("wrote %d entry files, %d static DAG files", tenants, written)

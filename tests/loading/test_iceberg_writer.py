@@ -1,0 +1,118 @@
+"""Iceberg writes: modes, exactly-once per run id, watermark state, schema evolution, partitions."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from tenantflow.config.models import CatalogSettings, Target
+from tenantflow.loading import state
+from tenantflow.loading.arrow_types import iceberg_compatible
+from tenantflow.loading.iceberg_writer import write_batch
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    from tenantflow.catalog.catalogs import open_catalog
+
+    settings = CatalogSettings(type="sql", properties={"uri": "sqlite:///{home}/catalog.db",
+                                                      "warehouse": "file://{home}/warehouse"})
+    return open_catalog("test", settings, str(tmp_path))
+
+
+def orders(ids, status="placed", amount=1.0):
+    return pa.table({"order_id": pa.array(ids, pa.int64()), "status": [status] * len(ids),
+                     "amount": [amount] * len(ids)})
+
+
+def write(catalog, data, target, run_id, watermark=None):
+    return write_batch(catalog, "finance.orders", data, target, run_id=run_id, pipeline_id="orders",
+                       watermark=watermark)
+
+
+def rows(catalog):
+    return catalog.load_table("finance.orders").scan().to_arrow().sort_by("order_id")
+
+
+def test_append_is_exactly_once_per_run_id(catalog):
+    target = Target(table="orders", mode="append")
+    first = write(catalog, orders([1, 2, 3]), target, "run-1")
+    again = write(catalog, orders([1, 2, 3]), target, "run-1")
+    write(catalog, orders([4]), target, "run-2")
+    assert not first.skipped and again.skipped
+    assert rows(catalog)["order_id"].to_pylist() == [1, 2, 3, 4]
+    assert state.committed_run_ids(catalog.load_table("finance.orders")) == {"run-1", "run-2"}
+
+
+def test_merge_updates_and_inserts_by_key(catalog):
+    target = Target(table="orders", mode="merge", merge_keys=("order_id",))
+    write(catalog, orders([1, 2]), target, "run-1")
+    write(catalog, pa.concat_tables([orders([2], "shipped"), orders([3])]), target, "run-2")
+    result = rows(catalog)
+    assert result["order_id"].to_pylist() == [1, 2, 3]
+    assert result["status"].to_pylist() == ["placed", "shipped", "placed"]
+
+
+def test_merge_with_no_changes_still_records_the_run(catalog):
+    target = Target(table="orders", mode="merge", merge_keys=("order_id",))
+    write(catalog, orders([1, 2]), target, "run-1")
+    write(catalog, orders([1, 2]), target, "run-2")
+    assert "run-2" in state.committed_run_ids(catalog.load_table("finance.orders"))
+    assert write(catalog, orders([1, 2]), target, "run-2").skipped
+
+
+def test_overwrite_replaces_the_table(catalog):
+    target = Target(table="orders", mode="overwrite")
+    write(catalog, orders([1, 2, 3]), target, "run-1")
+    write(catalog, orders([7]), target, "run-2")
+    assert rows(catalog)["order_id"].to_pylist() == [7]
+
+
+def test_watermark_is_committed_with_the_data(catalog):
+    target = Target(table="orders", mode="append")
+    write(catalog, orders([1]), target, "run-1", watermark="2026-11-01 10:00:00")
+    write(catalog, orders([2]), target, "run-2")  # a run without new cursor values keeps the old mark
+    table = catalog.load_table("finance.orders")
+    assert state.last_watermark(table) == "2026-11-01 10:00:00"
+    props = state.summary_properties(table.snapshots()[0])
+    assert props[state.RUN_ID] == "run-1" and props[state.ROWS] == "1"
+
+
+def test_new_columns_are_added_and_missing_ones_are_null(catalog):
+    target = Target(table="orders", mode="append")
+    write(catalog, orders([1]), target, "run-1")
+    write(catalog, orders([2]).append_column("channel", pa.array(["web"])), target, "run-2")
+    write(catalog, orders([3]).drop_columns(["status"]), target, "run-3")
+    result = rows(catalog)
+    assert result["channel"].to_pylist() == [None, "web", None]
+    assert result["status"].to_pylist() == ["placed", "placed", None]
+
+
+def test_partition_spec_from_config(catalog):
+    target = Target.model_validate({"table": "orders", "mode": "append",
+                                    "partition_by": [{"column": "status"},
+                                                     {"column": "order_id", "transform": "bucket", "width": 4}]})
+    write(catalog, orders([1, 2, 3]), target, "run-1")
+    spec = catalog.load_table("finance.orders").spec()
+    assert [(f.name, str(f.transform)) for f in spec.fields] == [
+        ("status_identity", "identity"), ("order_id_bucket", "bucket[4]")]
+
+
+def test_partition_column_missing_from_data_is_a_clear_error(catalog):
+    target = Target.model_validate({"table": "orders", "mode": "append", "partition_by": [{"column": "day"}]})
+    with pytest.raises(ValueError, match=r"partition_by column\(s\) \['day'\] are not in the data"):
+        write(catalog, orders([1]), target, "run-1")
+
+
+def test_arrow_types_iceberg_cannot_store_are_normalised():
+    table = pa.table({
+        "ts": pa.array([1_000_000_000], pa.timestamp("ns")),
+        "nothing": pa.nulls(1),
+        "small": pa.array([1], pa.uint32()),
+        "cat": pa.array(["a"]).dictionary_encode(),
+    })
+    fixed = iceberg_compatible(table)
+    assert fixed.schema.field("ts").type == pa.timestamp("us")
+    assert fixed.schema.field("nothing").type == pa.string()
+    assert fixed.schema.field("small").type == pa.int64()
+    assert fixed.schema.field("cat").type == pa.string()

@@ -1,0 +1,69 @@
+"""Quality rules compiled to Great Expectations: pass and fail where they should, values never leak."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pydantic import TypeAdapter
+
+from tenantflow.config.models import QualityRule
+from tenantflow.quality.runner import run_quality
+
+RULES = TypeAdapter(list[QualityRule])
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return pd.DataFrame({
+        "id": [1, 2, 3, 4],
+        "email": ["a@example.com", "b@example.com", "c@example.com", "secret.person@example.com"],
+        "amount": [10.0, 20.0, 30.0, 40.0],
+        "status": ["placed", "shipped", "placed", "refunded"],
+    })
+
+
+CASES = [
+    ({"rule": "not_null", "column": "id"}, True),
+    ({"rule": "unique", "column": "id"}, True),
+    ({"rule": "unique", "column": "status"}, False),
+    ({"rule": "range", "column": "amount", "min": 0, "max": 40}, True),
+    ({"rule": "range", "column": "amount", "max": 35}, False),
+    ({"rule": "regex", "column": "email", "pattern": r"^[a-z.]+@example\.com$"}, True),
+    ({"rule": "regex", "column": "email", "pattern": r"^[a-c]@"}, False),
+    ({"rule": "accepted_values", "column": "status", "values": ["placed", "shipped", "refunded"]}, True),
+    ({"rule": "accepted_values", "column": "status", "values": ["placed"]}, False),
+    ({"rule": "row_count", "min": 4, "max": 4}, True),
+    ({"rule": "row_count", "min": 5}, False),
+]
+
+
+@pytest.mark.parametrize(("rule", "passes"), CASES, ids=[f"{c[0]['rule']}-{c[1]}" for c in CASES])
+def test_rule_outcome(frame, rule, passes):
+    report = run_quality(frame, RULES.validate_python([rule]), suite_name="t")
+    assert report.outcomes[0].success is passes, report.summary()
+
+
+def test_severity_splits_errors_and_warnings(frame):
+    rules = RULES.validate_python([
+        {"rule": "range", "column": "amount", "max": 35},
+        {"rule": "unique", "column": "status", "severity": "warn"},
+        {"rule": "not_null", "column": "id"},
+    ])
+    report = run_quality(frame, rules, suite_name="t")
+    assert [o.rule for o in report.errors] == ["range(amount)"]
+    assert [o.rule for o in report.warnings] == ["unique(status)"]
+    assert report.errors[0].unexpected_count == 1
+    summary = report.as_dict()
+    assert summary["failed_error"] == 1 and summary["failed_warn"] == 1 and summary["passed"] == 1
+
+
+def test_missing_column_fails_with_a_reason(frame):
+    report = run_quality(frame, RULES.validate_python([{"rule": "not_null", "column": "nope"}]), suite_name="t")
+    assert not report.outcomes[0].success
+    assert "could not evaluate" in report.outcomes[0].detail
+
+
+def test_report_never_contains_row_values(frame):
+    rules = RULES.validate_python([{"rule": "regex", "column": "email", "pattern": r"^[a-c]@"}])
+    report = run_quality(frame, rules, suite_name="t")
+    assert "secret.person" not in report.summary() and "secret.person" not in repr(report.as_dict())
