@@ -1,0 +1,55 @@
+"""File connector: CSV, NDJSON, JSON arrays and Parquet from local globs; clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tenantflow.config.models import FilesSource
+from tenantflow.connectors.files import SourceFileError, read_files
+
+
+def source(fmt: str, **kw) -> FilesSource:
+    return FilesSource(kind="files", path="sources/finance/x", format=fmt, **kw)
+
+
+def read(pattern, fmt, **kw) -> pa.Table:
+    return pa.concat_tables(list(read_files(str(pattern), source(fmt, **kw))), promote_options="permissive")
+
+
+def test_csv_glob_reads_all_files_in_order(tmp_path):
+    (tmp_path / "a.csv").write_text("id,name\n1,Ann\n2,Bo\n")
+    (tmp_path / "b.csv").write_text("id,name\n3,Cy\n")
+    (tmp_path / "ignored.txt").write_text("x")
+    assert read(tmp_path / "*.csv", "csv")["id"].to_pylist() == [1, 2, 3]
+
+
+def test_csv_delimiter(tmp_path):
+    (tmp_path / "a.csv").write_text("id;name\n1;Ann\n")
+    assert read(tmp_path / "a.csv", "csv", csv_delimiter=";")["name"].to_pylist() == ["Ann"]
+
+
+def test_ndjson_and_json_array(tmp_path):
+    (tmp_path / "a.json").write_text('{"id": 1}\n{"id": 2}\n')
+    (tmp_path / "b.json").write_text(json.dumps([{"id": 3}, {"id": 4}]))
+    assert sorted(read(tmp_path / "*.json", "json")["id"].to_pylist()) == [1, 2, 3, 4]
+
+
+def test_parquet(tmp_path):
+    pq.write_table(pa.table({"id": [1, 2]}), tmp_path / "a.parquet")
+    assert read(tmp_path / "*.parquet", "parquet")["id"].to_pylist() == [1, 2]
+
+
+def test_no_matching_files_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceFileError, match="no files match"):
+        read(tmp_path / "*.csv", "csv")
+
+
+def test_malformed_file_error_names_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": 1}\n{"id": \n')
+    with pytest.raises(SourceFileError, match=r"bad\.json: cannot read as json"):
+        read(bad, "json")
