@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -33,7 +34,9 @@ def _targets(settings: Settings, paths: Sequence[str]) -> list[str] | None:
         try:
             relative = path.relative_to(root)
         except ValueError:
-            raise SystemExit(f"tenantflow: {raw} is not inside the config dir {root} (set TENANTFLOW_CONFIG_DIR)")
+            raise SystemExit(
+                f"tenantflow: {raw} is not inside the config dir {root} (set TENANTFLOW_CONFIG_DIR)"
+            ) from None
         if relative.parts and relative.parts[0].startswith("_"):
             return None  # platform files affect every tenant
         if relative.parts:
@@ -42,8 +45,13 @@ def _targets(settings: Settings, paths: Sequence[str]) -> list[str] | None:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from tenantflow.config.loader import load_tenant
+    from tenantflow.config.loader import PLATFORM_FILE, load_tenant
     from tenantflow.isolation.cross_tenant import cross_tenant_errors, missing_entry_files
+
+    roots = [Path(p).resolve() for p in args.paths if (Path(p) / PLATFORM_FILE).is_file()]
+    if len(roots) == 1 and len(args.paths) == 1:  # `tenantflow validate path/to/tenant_configs`
+        settings = dataclasses.replace(settings, config_dir=roots[0],
+                                       dags_dir=roots[0].parent / "dags" / "tenants")
 
     try:
         load_platform(settings.config_dir)

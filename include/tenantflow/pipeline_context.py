@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tenantflow import naming
 from tenantflow.config.models import (
     CatalogSettings,
     Classification,
@@ -13,7 +14,6 @@ from tenantflow.config.models import (
     PlatformConfig,
     TenantConfig,
 )
-from tenantflow import naming
 from tenantflow.landing.batch import BatchLocation
 from tenantflow.settings import resolve_local
 

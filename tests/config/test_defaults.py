@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tenantflow.config import ConfigErrors, load_tenant
 from tenantflow.config.defaults import merge
 from tenantflow.config.models import RetryPolicy

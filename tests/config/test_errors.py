@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from tenantflow.config import ConfigError, ConfigErrors, load_all, load_tenant
 
 # A valid finance pipeline; tests change one thing in it. Line numbers are on the right.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ValidationError
+
 from tenantflow.config import PipelineConfig, PlatformConfig, TenantConfig, load_platform, load_tenant
 from tenantflow.config.models import FilesSource, Quotas, SqlSource, Target
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+
 from tenantflow.config.defaults import merge
 from tenantflow.config.schema import json_schemas
 

@@ -59,7 +59,8 @@ def orders_url(database):
                      sa.Column("updated_at", sa.String(19)))
     meta.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(table.insert(), [dict(zip(("order_id", "customer", "amount", "updated_at"), r)) for r in ROWS])
+        columns = ("order_id", "customer", "amount", "updated_at")
+        conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in ROWS])
     engine.dispose()
     return database
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def test_stages_in_order(dagbag):
     dag = dagbag.dags["finance__orders"]
     order = ["extract.extract", "land.land_raw", "quality.validate", "load.load_iceberg", "register.register_table"]
     assert sorted(t.task_id for t in dag.tasks) == sorted(order)
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids, f"{upstream} -> {downstream}"
     outlets = dag.get_task("register.register_table").outlets
     assert [a.name for a in outlets] == ["finance.orders"]

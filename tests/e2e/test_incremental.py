@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from e2e.helpers import last_run_id, open_table, run_dag
 
 from conftest import run_cli
+from e2e.helpers import last_run_id, open_table, run_dag
 
 pytestmark = pytest.mark.e2e
 

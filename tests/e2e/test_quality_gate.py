@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from e2e.helpers import open_table, run_dag
 
 from conftest import run_cli
+from e2e.helpers import open_table, run_dag
 
 pytestmark = pytest.mark.e2e
 
