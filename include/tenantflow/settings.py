@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,15 @@ class Settings:
 
 def get_settings(anchor: str | Path | None = None) -> Settings:
     """Read settings from the environment; ``anchor`` (a DAG file) locates the repo when unset."""
-    base = Path(anchor).resolve().parents[2] if anchor else Path.cwd()
+    folder = os.path.dirname(os.path.abspath(anchor)) if anchor else os.getcwd()
+    names = ("TENANTFLOW_CONFIG_DIR", "TENANTFLOW_HOME", "TENANTFLOW_DAGS_DIR")
+    return _settings(folder, bool(anchor), tuple(os.environ.get(n) for n in names))
+
+
+@functools.lru_cache(maxsize=64)
+def _settings(folder: str, anchored: bool, _env: tuple[str | None, ...]) -> Settings:
+    # every tenant's DAG file asks for the same settings at parse time: resolve paths once
+    base = Path(folder).resolve().parents[1] if anchored else Path(folder)
     config_dir = Path(os.environ.get("TENANTFLOW_CONFIG_DIR") or base / "tenant_configs").resolve()
     home = Path(os.environ.get("TENANTFLOW_HOME") or config_dir.parent / ".tenantflow").resolve()
     dags_dir = Path(os.environ.get("TENANTFLOW_DAGS_DIR") or config_dir.parent / "dags" / "tenants").resolve()

@@ -85,11 +85,16 @@ def _load_platform_cached(path_str: str, _mtime_ns: int) -> Platform:
     return Platform(config, document)
 
 
-def load_tenant(root: Path, tenant_id: str, *, only_pipeline: str | None = None) -> TenantBundle:
+def load_tenant(
+    root: Path, tenant_id: str, *, only_pipeline: str | None = None, cache_dir: Path | None = None
+) -> TenantBundle:
     """Load and check one tenant; with ``only_pipeline`` read just that pipeline's file.
 
+    With ``cache_dir``, a tenant whose inputs are unchanged is read from the parse cache.
     Raises ``ConfigErrors`` listing every problem found in the tenant's files.
     """
+    if cache_dir is not None and only_pipeline is None:
+        return _load_tenant_cached(root, tenant_id, cache_dir)
     platform = load_platform(root)
     folder = root / tenant_id
     others = tenant_ids(root)
@@ -115,6 +120,37 @@ def load_tenant(root: Path, tenant_id: str, *, only_pipeline: str | None = None)
         raise ConfigErrors(errors)
     assert tenant is not None
     return TenantBundle(tenant, tuple(pipelines), platform.config, folder)
+
+
+def _load_tenant_cached(root: Path, tenant_id: str, cache_dir: Path) -> TenantBundle:
+    from pydantic import ValidationError
+
+    from tenantflow.config import cache
+
+    folder = root / tenant_id
+    files = [root / PLATFORM_FILE, folder / TENANT_FILE, *_pipeline_files(folder, None)]
+    try:
+        key = cache.cache_key(files, tenant_ids(root))
+    except OSError:
+        return load_tenant(root, tenant_id)  # a file vanished: the full load reports it
+    hit = cache.read(cache_dir, tenant_id, key)
+    if hit is not None:
+        try:
+            return TenantBundle(
+                TenantConfig.model_validate(hit["tenant"]),
+                tuple(PipelineConfig.model_validate(p) for p in hit["pipelines"]),
+                load_platform(root).config,
+                folder,
+            )
+        except (ValidationError, KeyError, TypeError):
+            pass  # written by another version of the models: reload
+    bundle = load_tenant(root, tenant_id)
+    cache.write(cache_dir, tenant_id, {
+        "key": key,
+        "tenant": bundle.tenant.model_dump(mode="json"),
+        "pipelines": [p.model_dump(mode="json") for p in bundle.pipelines],
+    })
+    return bundle
 
 
 def load_all(root: Path) -> tuple[dict[str, TenantBundle], dict[str, ConfigErrors]]:

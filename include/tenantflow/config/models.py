@@ -7,6 +7,7 @@ error instead of a silently ignored setting. Models do no I/O; cross-file checks
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -162,6 +163,13 @@ class FilesSource(Model):
 Source = Annotated[SqlSource | FilesSource, Field(discriminator="kind")]
 
 
+@functools.lru_cache(maxsize=1024)
+def _valid_cron(expression: str) -> bool:
+    from croniter import croniter
+
+    return bool(croniter.is_valid(expression))
+
+
 CRON_PRESETS = frozenset({"@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"})
 
 
@@ -178,9 +186,7 @@ class Schedule(Model):
             return value
         if len(value.split()) != 5:
             raise ValueError(f"cron {value!r} must have 5 fields (minute hour day month weekday)")
-        from croniter import croniter
-
-        if not croniter.is_valid(value):
+        if not _valid_cron(value):
             raise ValueError(f"cron {value!r} is not a valid expression (e.g. '0 2 * * *' = daily at 02:00)")
         return value
 

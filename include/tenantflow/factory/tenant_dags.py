@@ -34,7 +34,8 @@ def tenant_dags(entry_file: str, tenant_id: str | None = None) -> dict[str, Any]
         if parts is None or parts[0] != tenant_id:
             return {}  # the worker wants a DAG of another file
         only_pipeline = parts[1]
-    bundle = load_tenant(settings.config_dir, tenant_id, only_pipeline=only_pipeline)
+    bundle = load_tenant(settings.config_dir, tenant_id, only_pipeline=only_pipeline,
+                         cache_dir=settings.home / "cache" / "configs")
     dags = {}
     for pipeline in bundle.pipelines:
         if not pipeline.enabled:
