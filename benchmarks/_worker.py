@@ -20,6 +20,10 @@ from typing import Any
 
 def _preimport() -> Any:
     import pydantic  # noqa: F401
+    import yaml  # noqa: F401
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup, get_parsing_context  # noqa: F401
+
     import tenantflow.config.loader  # noqa: F401
     import tenantflow.config.models  # noqa: F401
     import tenantflow.factory.dag_builder  # noqa: F401
@@ -30,9 +34,6 @@ def _preimport() -> Any:
     import tenantflow.operators.quality  # noqa: F401
     import tenantflow.operators.register  # noqa: F401
     import tenantflow.pipeline_context  # noqa: F401
-    import yaml  # noqa: F401
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup, get_parsing_context  # noqa: F401
 
     with tempfile.TemporaryDirectory() as empty:
         DagBag(dag_folder=empty)  # warm the importer registry, config and logging: same for both sides

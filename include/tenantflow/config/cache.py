@@ -46,7 +46,7 @@ def write(directory: Path, tenant_id: str, payload: dict[str, Any]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{tenant_id}.", suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, separators=(",", ":"))
+            handle.write(json.dumps(payload, separators=(",", ":")))  # json.dumps uses the C encoder
         os.replace(tmp, directory / f"{tenant_id}.json")
     except OSError as exc:
         log.debug("config cache not written for %s: %s", tenant_id, exc)

@@ -45,13 +45,22 @@ class TenantBundle:
 
 def tenant_ids(root: Path) -> list[str]:
     """Tenant folder names under the config root (folders starting with '_' or '.' are not tenants)."""
-    return _tenant_ids_cached(str(root), _mtime(root))
+    return list(_tenant_ids_cached(str(root), _mtime(root)))
+
+
+def _tenant_id_set(root: Path) -> frozenset[str]:
+    return _tenant_id_set_cached(str(root), _mtime(root))
 
 
 @functools.lru_cache(maxsize=8)
-def _tenant_ids_cached(root: str, _mtime_ns: int) -> list[str]:
+def _tenant_id_set_cached(root: str, mtime_ns: int) -> frozenset[str]:
+    return frozenset(_tenant_ids_cached(root, mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _tenant_ids_cached(root: str, _mtime_ns: int) -> tuple[str, ...]:
     with os.scandir(root) as entries:
-        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith(("_", ".")))
+        return tuple(sorted(e.name for e in entries if e.is_dir() and not e.name.startswith(("_", "."))))
 
 
 def _mtime(path: Path) -> int:
@@ -97,7 +106,7 @@ def load_tenant(
         return _load_tenant_cached(root, tenant_id, cache_dir)
     platform = load_platform(root)
     folder = root / tenant_id
-    others = tenant_ids(root)
+    others = _tenant_id_set(root)
     errors: list[ConfigError] = []
 
     tenant = _load_tenant_file(folder / TENANT_FILE, tenant_id, platform, others, errors)
@@ -214,7 +223,7 @@ def _violations(document: YamlDocument, violations: Iterable[Violation]) -> list
 
 
 def _load_tenant_file(
-    path: Path, tenant_id: str, platform: Platform, others: list[str], errors: list[ConfigError]
+    path: Path, tenant_id: str, platform: Platform, others: frozenset[str], errors: list[ConfigError]
 ) -> TenantConfig | None:
     if not path.is_file():
         errors.append(ConfigError(path, 1, 1, "", "tenant.yaml is missing",
@@ -239,7 +248,7 @@ def _load_tenant_file(
 
 
 def _load_pipeline_file(
-    path: Path, tenant_id: str, platform: Platform, others: list[str], errors: list[ConfigError]
+    path: Path, tenant_id: str, platform: Platform, others: frozenset[str], errors: list[ConfigError]
 ) -> PipelineConfig | None:
     document = _read(path)
     data = document if isinstance(document, ConfigError) else _mapping(document)
