@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from tenantflow.landing.batch import BatchLocation, Manifest, read_manifest, write_manifest
+from tenantflow.landing.batch import BatchLocation, Manifest, describe_schema, read_manifest, write_manifest
 from tenantflow.landing.storage import filesystem, join
 from tenantflow.landing.writer import StagedParts, write_parts
 
@@ -41,8 +41,6 @@ class LandingHook:
             metadata = pq.read_metadata(dst, filesystem=fs)
             rows += metadata.num_rows
             schema = metadata.schema.to_arrow_schema() if schema is None else schema
-        from tenantflow.landing.batch import describe_schema
-
         manifest = Manifest(
             run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
             source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],

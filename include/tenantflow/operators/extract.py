@@ -43,20 +43,20 @@ class ExtractOperator(PipelineStageOperator):
         pattern = ctx.source_location(source.path)
         tables = hook.read(pattern, source)
         if cursor is not None and watermark is not None:
-            tables = _after_watermark(tables, cursor, watermark)
+            tables = after_watermark(tables, cursor, watermark)
         return tables, pattern
 
 
-def _after_watermark(tables: Any, cursor: str, watermark: str) -> Any:
+def after_watermark(tables: Any, cursor: str, watermark: str) -> Any:
+    """Keep rows whose cursor is above the watermark (stored as text; cast to the column's type)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     for table in tables:
+        if cursor not in table.column_names:
+            raise KeyError(f"incremental cursor column {cursor!r} is not in the source's columns {table.column_names}")
         column = table[cursor]
-        bound = watermark
-        if not (column.type.equals("string") or str(column.type).startswith("large_string")):
-            import pyarrow as pa
-
-            bound = pa.scalar(watermark).cast(column.type)
+        bound = pa.scalar(watermark).cast(column.type)
         yield table.filter(pc.greater(column, bound))
 
 
