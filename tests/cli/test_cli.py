@@ -12,6 +12,7 @@ import pytest
 
 from conftest import run_cli
 from tenantflow.config import load_tenant
+from yaml_edits import edit, position
 
 EXAMPLE_DAG_IDS = {
     "finance__customers",
@@ -46,18 +47,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def replace(path: Path, old: str, new: str) -> Path:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"test setup: {old!r} not found in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-def position(path: Path, needle: str) -> tuple[int, int]:
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if needle in line:
-            return number, line.index(needle) + 1
-    raise AssertionError(f"test setup: {needle!r} not in {path}")
+replace = edit
 
 
 def add_tenant(tree: Path, tenant: str, *, landing: str, namespace: str) -> Path:

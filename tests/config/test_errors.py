@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tenantflow.config import ConfigError, ConfigErrors, load_all, load_tenant
+from yaml_edits import edit, position
 
 # A valid finance pipeline; tests change one thing in it. Line numbers are on the right.
 ORDERS = """\
@@ -41,19 +42,7 @@ def write(root: Path, relpath: str, text: str) -> Path:
 
 
 def replace(root: Path, relpath: str, old: str, new: str) -> Path:
-    path = root / relpath
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"test setup: {old!r} not found in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-def position(path: Path, needle: str) -> tuple[int, int]:
-    """1-based (line, column) of the first occurrence of ``needle`` in ``path``."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if needle in line:
-            return number, line.index(needle) + 1
-    raise AssertionError(f"test setup: {needle!r} not in {path}")
+    return edit(root / relpath, old, new)
 
 
 def errors_of(root: Path, tenant: str = "finance") -> list[ConfigError]:
