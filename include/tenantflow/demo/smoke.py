@@ -71,6 +71,10 @@ def smoke_check(port: int, state: Path, timeout: float = 420) -> dict[str, Any]:
     if not dags or any(not d.startswith("finance__") for d in dags):
         raise SmokeCheckFailed(f"finance_engineer sees {dags}; expected only finance__* DAGs")
     log.info("finance_engineer sees only finance DAGs: %s", dags)
+    ui = engineer.http.get("/ui/dags", params={"limit": 50})  # what the web UI's DAG list calls
+    ui_dags = sorted(d["dag_id"] for d in ui.json().get("dags", [])) if ui.status_code == 200 else None
+    if ui_dags != dags:
+        raise SmokeCheckFailed(f"UI DAG list for finance_engineer: HTTP {ui.status_code}, {ui_dags}; expected {dags}")
     foreign = engineer.get("/dags/retail__sales").status_code
     if foreign not in (403, 404):
         raise SmokeCheckFailed(f"finance_engineer reading retail__sales got HTTP {foreign}, expected 403")

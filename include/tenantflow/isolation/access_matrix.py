@@ -27,8 +27,13 @@ _BASE: frozenset[tuple[str, str]] = frozenset(
         (READ, "DAG Versions"),
         (READ, "DAG Warnings"),
         (READ, "Assets"),
-        (READ, "Import Errors"),
+        (READ, "Asset Aliases"),
+        (READ, "Backfills"),
+        (READ, "ImportError"),  # FAB filters import errors to files of DAGs the user may read
         (READ, "Pools"),
+        (READ, "Plugins"),
+        (READ, "Jobs"),
+        (READ, "HITL Detail"),  # the UI's DAG list asks for it (required actions)
         (READ, "Cluster Activity"),
         (MENU, "Browse"),
         (MENU, "DAGs"),

@@ -9,15 +9,16 @@ from tenantflow.isolation.access_matrix import MENU, READ
 _READ_ALL = frozenset(
     {(READ, r) for r in (
         "Website", "DAGs", "DAG Runs", "Task Instances", "Task Logs", "DAG Code", "DAG Dependencies",
-        "DAG Versions", "DAG Warnings", "Assets", "Import Errors", "Pools", "Cluster Activity", "Jobs",
-        "My Profile", "My Password",
+        "DAG Versions", "DAG Warnings", "Assets", "Asset Aliases", "Backfills", "ImportError", "Pools",
+        "Plugins", "Cluster Activity", "Jobs", "HITL Detail", "My Profile", "My Password",
     )}
     | {(MENU, r) for r in ("Browse", "DAGs", "DAG Runs", "Assets", "Task Instances", "Docs", "Documentation")}
 )
 
 _AUDIT = frozenset(
     {(READ, "Audit Logs"), (MENU, "Audit Logs"), (READ, "Website"), (READ, "DAGs"), (READ, "DAG Runs"),
-     (READ, "Import Errors"), (READ, "Pools"), (READ, "My Profile"), (MENU, "Browse"), (MENU, "DAGs")}
+     (READ, "Task Instances"), (READ, "HITL Detail"), (READ, "ImportError"), (READ, "Pools"), (READ, "Plugins"),
+     (READ, "My Profile"), (MENU, "Browse"), (MENU, "DAGs")}
 )
 
 
