@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tenantflow.config.models import PartitionField, Target
 from tenantflow.loading import state
+from tenantflow.loading.merge import merge_into
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -94,11 +95,7 @@ def write_batch(
     elif target.mode == "overwrite":
         table.overwrite(data, snapshot_properties=props)
     else:
-        result = table.upsert(data, join_cols=list(target.merge_keys), snapshot_properties=props)
-        log.info("merge: %d rows updated, %d inserted", result.rows_updated, result.rows_inserted)
-        if result.rows_updated == 0 and result.rows_inserted == 0:
-            # upsert commits nothing when nothing changed; record the run so a re-run stays a no-op
-            table.append(data.slice(0, 0), snapshot_properties=props)
+        merge_into(table, data, target.merge_keys, props)
     table = catalog.load_table(identifier)
     snapshot = table.current_snapshot()
     log.info("%s %d rows into %s (snapshot %s)", target.mode, data.num_rows, identifier,
