@@ -38,6 +38,12 @@ def read_sql(
     import pyarrow as pa
     import sqlalchemy as sa
 
+    if sa.engine.make_url(url).get_backend_name() == "postgresql":
+        from tenantflow.connectors.postgres import read_postgres
+
+        yield from read_postgres(url, build_statement(source, cursor, watermark), source.batch_rows)
+        return
+
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
