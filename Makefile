@@ -26,6 +26,7 @@ test: install  ## run the test suite
 bench: install  ## benchmarks (prints JSON lines with ratios against baselines measured in the same run)
 	$(BIN)/python -m benchmarks.parse_bench
 	$(BIN)/python -m benchmarks.merge_bench
+	$(BIN)/python -m benchmarks.ingest_bench
 
 lint: install
 	$(BIN)/python -m ruff check include tests dags plugins benchmarks

@@ -1,0 +1,170 @@
+"""Ingest benchmark: PostgreSQL table -> Iceberg through tenantflow's operators, against the raw limit.
+
+    python -m benchmarks.ingest_bench [--rows 1000000]
+
+Creates a database on this machine's PostgreSQL (127.0.0.1:5432) with an ``orders`` table of
+``rows`` rows generated in the server. Then, in the same run:
+
+* ``raw_s``: the raw limit — one Arrow-native read (ADBC, COPY binary) of the whole table and a
+  single pyiceberg append, no framework;
+* ``ours_s``: tenantflow's real code path — ExtractOperator (tenant-scoped hook, streamed Arrow
+  batches into landing Parquet), LandOperator (publish + manifest) and IcebergLoadOperator
+  (exactly-once append with run id in the snapshot) executed in-process, without Airflow's
+  scheduler around them.
+
+Both tables are compared (row count and sum of amounts). Prints one JSON line (also written to
+bench-results/ingest.json). dlt is not measured here yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("ingest_bench")
+ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def create_source(rows: int) -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    name = f"tf_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE orders AS SELECT g AS order_id, (g % 50000) AS customer_id, "
+            "round((random() * 5000)::numeric, 2)::numeric(12,2) AS amount, "
+            "(ARRAY['EUR','USD','GBP'])[1 + g % 3] AS currency, "
+            "(ARRAY['placed','shipped','cancelled','refunded'])[1 + g % 4] AS status, "
+            "timestamptz '2026-01-01' + (g || ' seconds')::interval AS updated_at, "
+            "md5(g::text) AS note FROM generate_series(1, :n) AS g"), {"n": rows})
+    engine.dispose()
+    return name, url
+
+
+def drop_source(name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def raw(url: str, catalog: Any) -> float:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    from tenantflow.connectors.postgres import libpq_uri, normalise
+    from tenantflow.loading.arrow_types import iceberg_compatible
+
+    start = time.perf_counter()
+    with adbc.connect(libpq_uri(url)) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT * FROM orders")
+        reader = cursor.fetch_record_batch()
+        import pyarrow as pa
+
+        data = pa.concat_tables([normalise(b) for b in reader])
+    data = iceberg_compatible(data)
+    table = catalog.create_table("raw.orders", schema=data.schema)
+    table.append(data)
+    return time.perf_counter() - start
+
+
+class _TaskInstance:
+    """What the stage operators read from Airflow's context: XCom of the extract task."""
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_pull(self, task_ids: str) -> Any:
+        return self.xcom.get(task_ids)
+
+
+def ours(home: Path) -> float:
+    from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
+    from tenantflow.operators.extract import ExtractOperator
+    from tenantflow.operators.land import LandOperator
+    from tenantflow.operators.load import IcebergLoadOperator
+    from tenantflow.pipeline_context import PipelineContext
+
+    tenant = TenantConfig.model_validate({
+        "id": "bench", "display_name": "Bench", "tier": "standard",
+        "owners": [{"name": "b", "email": "b@example.com"}],
+        "quotas": {"pool_slots": 1, "max_active_runs": 1, "max_active_tasks": 1},
+        "storage": {"landing": "landing/bench"}, "catalog": {"name": "local", "namespace": "bench"},
+        "default_engine": "local", "classification": "internal",
+        "retries": {"retries": 0, "retry_delay_seconds": 1, "max_retry_delay_seconds": 1}})
+    pipeline = PipelineConfig.model_validate({
+        "id": "orders", "source": {"kind": "sql", "connection_id": "bench__pg", "table": "orders",
+                                   "batch_rows": 200_000},
+        "target": {"table": "orders", "mode": "append"}})
+    platform = PlatformConfig.model_validate({"catalogs": {"local": {"type": "sql", "properties": {
+        "uri": "sqlite:///{home}/catalog.db", "warehouse": "file://{home}/warehouse"}}}})
+    ctx = PipelineContext(tenant, pipeline, platform, str(home))
+    ti = _TaskInstance()
+    context = {"run_id": "bench__run_1", "ti": ti}
+    start = time.perf_counter()
+    ti.xcom["extract.extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)
+    LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract.extract").execute(context)
+    IcebergLoadOperator(task_id="load", pipeline_ctx=ctx).execute(context)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("tenantflow").setLevel(logging.WARNING)
+    root = Path(tempfile.mkdtemp(prefix="tenantflow-ingest-bench-"))
+    os.environ.setdefault("AIRFLOW_HOME", str(root / "airflow"))
+    name, url = create_source(args.rows)
+    os.environ["AIRFLOW_CONN_BENCH__PG"] = json.dumps({"conn_type": "postgres", "host": "127.0.0.1", "port": 5432,
+                                                       "login": "postgres", "schema": name})
+    try:
+        from tenantflow.catalog.catalogs import open_catalog
+        from tenantflow.config.models import CatalogSettings
+
+        settings = CatalogSettings(type="sql", properties={"uri": "sqlite:///{home}/catalog.db",
+                                                          "warehouse": "file://{home}/warehouse"})
+        catalog = open_catalog("local", settings, str(root))
+        catalog.create_namespace("raw")
+        log.info("source: %d rows in PostgreSQL database %s", args.rows, name)
+        raw_s = raw(url, catalog)
+        log.info("raw (ADBC -> Arrow -> one append): %.2f s", raw_s)
+        ours_s = ours(root)
+        log.info("ours (extract -> land -> load operators): %.2f s", ours_s)
+        a = catalog.load_table("raw.orders").scan(selected_fields=("amount",)).to_arrow()
+        b = catalog.load_table("bench.orders").scan(selected_fields=("amount",)).to_arrow()
+        import pyarrow.compute as pc
+
+        if a.num_rows != b.num_rows or pc.sum(a["amount"]) != pc.sum(b["amount"]):
+            log.error("tables differ: raw %d rows, ours %d rows", a.num_rows, b.num_rows)
+            return 1
+        result = {"bench": "ingest", "rows": args.rows, "ours_s": round(ours_s, 3), "raw_s": round(raw_s, 3),
+                  "ratio_vs_raw": round(ours_s / raw_s, 2), "dlt_s": None,
+                  "targets": {"ratio_vs_raw": 1.3}, "pass": ours_s / raw_s <= 1.3}
+        line = json.dumps(result)
+        print(line)  # noqa: T201 - the benchmark's output
+        Path("bench-results").mkdir(exist_ok=True)
+        Path("bench-results/ingest.json").write_text(line + "\n")
+        return 0
+    finally:
+        drop_source(name)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
