@@ -53,3 +53,15 @@ def test_malformed_file_error_names_the_file(tmp_path):
     bad.write_text('{"id": 1}\n{"id": \n')
     with pytest.raises(SourceFileError, match=r"bad\.json: cannot read as json"):
         read(bad, "json")
+
+
+def test_compressed_files_are_detected_by_extension(tmp_path):
+    import gzip
+
+    import zstandard
+
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b"id,name\n1,Ann\n"))
+    (tmp_path / "b.csv.zst").write_bytes(zstandard.ZstdCompressor().compress(b"id,name\n2,Bo\n"))
+    assert read(tmp_path / "*.csv.*", "csv")["id"].to_pylist() == [1, 2]
+    (tmp_path / "c.json.gz").write_bytes(gzip.compress(b'{"id": 3}\n'))
+    assert read(tmp_path / "c.json.gz", "json")["id"].to_pylist() == [3]

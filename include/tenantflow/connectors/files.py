@@ -47,7 +47,8 @@ def read_file(uri: str, source: FilesSource, s3_options: dict[str, Any] | None =
                 for batch in pq.ParquetFile(handle).iter_batches(batch_size=100_000):
                     yield pa.Table.from_batches([batch])
             return
-        with fs.open_input_stream(path) as stream:
+        # gzip / zstd / bz2 / lz4 are detected from the file extension (orders.csv.gz, events.json.zst)
+        with fs.open_input_stream(path, compression="detect") as stream:
             if source.format == "csv":
                 reader = pacsv.open_csv(
                     stream, parse_options=pacsv.ParseOptions(delimiter=source.csv_delimiter)
