@@ -53,6 +53,16 @@ class IcebergHook:
             run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark,
         )
 
+    def append_landed(
+        self, parts: list[str], schemas: list[pa.Schema], rows: int, *, run_id: str, watermark: str | None
+    ) -> WriteResult | None:
+        from tenantflow.loading.iceberg_writer import append_landed_parts
+
+        return append_landed_parts(
+            self.catalog, self.ctx.table_identifier, parts, schemas, rows, self.ctx.pipeline.target,
+            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark,
+        )
+
     def set_properties(self, properties: dict[str, str]) -> dict[str, str]:
         table = self.table()
         if table is None:

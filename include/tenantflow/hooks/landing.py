@@ -58,6 +58,17 @@ class LandingHook:
             )
         return manifest
 
+    def parts(self) -> tuple[list[str], list[pa.Schema]]:
+        """Locations of the landed Parquet parts and their schemas (read from the footers only)."""
+        import pyarrow.parquet as pq
+
+        manifest = self.manifest()
+        fs, final = filesystem(self.location.final)
+        paths = [join(final, name) for name in manifest.files]
+        schemas = [pq.read_schema(path, filesystem=fs) for path in paths]
+        prefix = "s3://" if self.location.final.startswith("s3://") else ""
+        return [prefix + p for p in paths], schemas
+
     def read(self) -> pa.Table:
         """The landed batch as one Arrow table (schemas of the parts unified)."""
         import pyarrow as pa

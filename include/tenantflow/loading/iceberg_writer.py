@@ -85,9 +85,7 @@ def write_batch(
         log.info("run %s already committed to %s: nothing to do", run_id, identifier)
         return WriteResult(identifier, target.mode, 0, True, None)
     _evolve_schema(table, data.schema)
-    props = {state.RUN_ID: run_id, state.PIPELINE: pipeline_id, state.ROWS: str(data.num_rows)}
-    if watermark is not None:
-        props[state.WATERMARK] = watermark
+    props = _snapshot_properties(run_id, pipeline_id, data.num_rows, watermark)
     table = catalog.load_table(identifier)
     data = _align(data, table)
     if target.mode == "append":
@@ -101,6 +99,41 @@ def write_batch(
     log.info("%s %d rows into %s (snapshot %s)", target.mode, data.num_rows, identifier,
              snapshot.snapshot_id if snapshot else None)
     return WriteResult(identifier, target.mode, data.num_rows, False, snapshot.snapshot_id if snapshot else None)
+
+
+def append_landed_parts(
+    catalog: Catalog,
+    identifier: str,
+    parts: list[str],
+    schemas: list[pa.Schema],
+    rows: int,
+    target: Target,
+    *,
+    run_id: str,
+    pipeline_id: str,
+    watermark: str | None,
+) -> WriteResult | None:
+    """Append landed Parquet parts as data files (no rewrite); None when only a row write can do it."""
+    from tenantflow.loading.file_append import append_parts, can_add_files
+
+    if target.mode != "append" or not parts or target.partition_by:
+        return None
+    table = ensure_table(catalog, identifier, schemas[0], target)
+    if run_id in state.committed_run_ids(table):
+        log.info("run %s already committed to %s: nothing to do", run_id, identifier)
+        return WriteResult(identifier, target.mode, 0, True, None)
+    if not can_add_files(table, schemas):
+        return None
+    append_parts(table, parts, _snapshot_properties(run_id, pipeline_id, rows, watermark))
+    snapshot = catalog.load_table(identifier).current_snapshot()
+    return WriteResult(identifier, target.mode, rows, False, snapshot.snapshot_id if snapshot else None)
+
+
+def _snapshot_properties(run_id: str, pipeline_id: str, rows: int, watermark: str | None) -> dict[str, str]:
+    props = {state.RUN_ID: run_id, state.PIPELINE: pipeline_id, state.ROWS: str(rows)}
+    if watermark is not None:
+        props[state.WATERMARK] = watermark
+    return props
 
 
 def _evolve_schema(table: Table, schema: pa.Schema) -> None:

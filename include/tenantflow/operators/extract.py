@@ -23,7 +23,10 @@ class ExtractOperator(PipelineStageOperator):
             watermark = IcebergHook(ctx).watermark()
             self.log.info("incremental on %s: reading rows after watermark %r", cursor, watermark)
         tables, description = self._source_tables(cursor, watermark)
-        staged = LandingHook(ctx.batch(self.run_id(context))).stage(tables, cursor=cursor)
+        from tenantflow.loading.arrow_types import iceberg_compatible
+
+        # land Iceberg-compatible types, so an append can add the landed files as they are
+        staged = LandingHook(ctx.batch(self.run_id(context))).stage(map(iceberg_compatible, tables), cursor=cursor)
         new_watermark = _to_text(staged.max_cursor) if staged.max_cursor is not None else watermark
         self.log.info("extracted %d rows from %s into %d part(s)", staged.rows, description, len(staged.files))
         return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark}

@@ -19,5 +19,10 @@ class IcebergLoadOperator(PipelineStageOperator):
         if manifest.rows == 0:
             self.log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
             return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
-        result = IcebergHook(ctx).write(landing.read(), run_id=manifest.run_id, watermark=manifest.watermark)
+        hook = IcebergHook(ctx)
+        parts, schemas = landing.parts()
+        result = hook.append_landed(parts, schemas, manifest.rows, run_id=manifest.run_id,
+                                    watermark=manifest.watermark)
+        if result is None:  # merge, overwrite, partitioned or evolving tables: write the rows
+            result = hook.write(landing.read(), run_id=manifest.run_id, watermark=manifest.watermark)
         return result.as_dict()

@@ -1,0 +1,67 @@
+"""Append a landed batch by adding its Parquet parts to the table, without re-encoding a row.
+
+The landed parts are already Iceberg-compatible (the extract normalises types), so for an
+``append`` into an unpartitioned table whose schema matches the parts exactly, each part is
+copied into the table's data folder and registered with ``add_files`` in one snapshot that
+carries the run id. Anything else (partitioned tables, schema differences) returns False and
+the caller writes the rows instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+log = logging.getLogger(__name__)
+
+
+def can_add_files(table: Table, part_schemas: Sequence[object]) -> bool:
+    if not table.spec().is_unpartitioned():
+        return False
+    expected = table.schema().as_arrow()
+    return all(_same_columns(schema, expected) for schema in part_schemas)
+
+
+def _same_columns(schema, expected) -> bool:  # noqa: ANN001 - pyarrow schemas
+    return [(f.name, _plain(f.type)) for f in schema] == [(f.name, _plain(f.type)) for f in expected]
+
+
+def _plain(t):  # noqa: ANN001, ANN202 - a pyarrow type
+    """pyiceberg reads strings/binaries/lists as their large_* variants: the same Iceberg type."""
+    import pyarrow as pa
+
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_large_binary(t):
+        return pa.binary()
+    if pa.types.is_large_list(t) or pa.types.is_list(t):
+        return pa.list_(_plain(t.value_type))
+    return t
+
+
+def append_parts(table: Table, parts: Sequence[str], snapshot_properties: dict[str, str]) -> int:
+    """Copy ``parts`` (absolute local paths or s3:// URIs) under the table and add them; returns files added."""
+    from tenantflow.landing.storage import filesystem
+
+    location = table.location().rstrip("/") + "/data"
+    commit = uuid.uuid4().hex[:12]
+    targets = []
+    for index, part in enumerate(parts):
+        src_fs, src = filesystem(part)
+        target = f"{location}/{commit}-{index:05d}.parquet"
+        dst_fs, dst = filesystem(target.removeprefix("file://"))
+        dst_fs.create_dir(dst.rsplit("/", 1)[0], recursive=True)
+        if type(src_fs) is type(dst_fs):
+            src_fs.copy_file(src, dst)
+        else:  # pragma: no cover - landing and warehouse on different stores
+            with src_fs.open_input_stream(src) as reader, dst_fs.open_output_stream(dst) as writer:
+                writer.write(reader.read())
+        targets.append(target)
+    table.add_files(file_paths=targets, snapshot_properties=snapshot_properties, check_duplicate_files=False)
+    log.info("appended %d landed file(s) to %s without rewriting rows", len(targets), table.name())
+    return len(targets)
