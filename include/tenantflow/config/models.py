@@ -204,7 +204,11 @@ class Schedule(Model):
 
 class Incremental(Model):
     cursor: str = Field(min_length=1, description="Column whose high-watermark selects new rows.")
-    lookback_seconds: int = Field(default=0, ge=0)
+    lookback_seconds: int = Field(
+        default=0, ge=0,
+        description="Re-read rows this far behind the watermark (late arrivals); needs target mode 'merge'.",
+    )
+    full_refresh: bool = Field(default=False, description="Ignore the watermark and read everything once more.")
 
 
 Severity = Literal["error", "warn"]
@@ -331,6 +335,15 @@ class PipelineConfig(Model):
     @classmethod
     def _id_slug(cls, value: str) -> str:
         return _slug(value, "pipeline id")
+
+    @model_validator(mode="after")
+    def _lookback_needs_merge(self) -> PipelineConfig:
+        if self.incremental and self.incremental.lookback_seconds and self.target.mode != "merge":
+            raise ValueError(
+                "incremental.lookback_seconds re-reads rows, which only `target.mode: merge` can absorb "
+                f"without duplicates (mode is {self.target.mode!r})"
+            )
+        return self
 
     @field_validator("tags")
     @classmethod

@@ -20,8 +20,12 @@ class ExtractOperator(PipelineStageOperator):
         if cursor is not None:
             from tenantflow.hooks.iceberg import IcebergHook
 
-            watermark = IcebergHook(ctx).watermark()
-            self.log.info("incremental on %s: reading rows after watermark %r", cursor, watermark)
+            incremental = pipeline.incremental
+            watermark = None if incremental.full_refresh else IcebergHook(ctx).watermark()
+            if watermark is not None and incremental.lookback_seconds:
+                watermark = behind(watermark, incremental.lookback_seconds)
+            self.log.info("incremental on %s: reading rows after %r%s", cursor, watermark,
+                          " (full refresh)" if incremental.full_refresh else "")
         tables, description = self._source_tables(cursor, watermark)
         from tenantflow.loading.arrow_types import iceberg_compatible
 
@@ -48,6 +52,21 @@ class ExtractOperator(PipelineStageOperator):
         if cursor is not None and watermark is not None:
             tables = after_watermark(tables, cursor, watermark)
         return tables, pattern
+
+
+def behind(watermark: str, seconds: int) -> str:
+    """The watermark moved back by a lookback window: timestamps by seconds, numbers by that amount."""
+    from datetime import datetime, timedelta
+
+    try:
+        moved = datetime.fromisoformat(watermark) - timedelta(seconds=seconds)
+    except ValueError:
+        try:
+            number = float(watermark)
+        except ValueError:
+            raise ValueError(f"lookback needs a timestamp or numeric cursor; watermark is {watermark!r}") from None
+        return str(int(number) - seconds if number.is_integer() and "." not in watermark else number - seconds)
+    return moved.isoformat(sep=" ")
 
 
 def after_watermark(tables: Any, cursor: str, watermark: str) -> Any:
