@@ -116,3 +116,31 @@ def test_arrow_types_iceberg_cannot_store_are_normalised():
     assert fixed.schema.field("nothing").type == pa.string()
     assert fixed.schema.field("small").type == pa.int64()
     assert fixed.schema.field("cat").type == pa.string()
+
+
+def test_schema_policy_freeze_fails_with_a_readable_diff(catalog):
+    from tenantflow.loading.iceberg_writer import SchemaFrozen
+
+    target = Target(table="orders", mode="append", schema_policy="freeze")
+    write(catalog, orders([1]), target, "run-1")
+    wider = orders([2]).append_column("channel", pa.array(["web"]))
+    with pytest.raises(SchemaFrozen, match=r"(?s)schema_policy: freeze.*\+ channel \(string\)"):
+        write(catalog, wider, target, "run-2")
+    assert rows(catalog).num_rows == 1
+
+
+def test_schema_policy_discard_columns_drops_new_columns(catalog):
+    target = Target(table="orders", mode="append", schema_policy="discard_columns")
+    write(catalog, orders([1]), target, "run-1")
+    write(catalog, orders([2]).append_column("channel", pa.array(["web"])), target, "run-2")
+    assert rows(catalog).column_names == ["order_id", "status", "amount"] and rows(catalog).num_rows == 2
+
+
+def test_evolve_widens_int_to_long(catalog):
+    target = Target(table="orders", mode="append")
+    narrow = pa.table({"order_id": pa.array([1], pa.int32()), "status": ["a"], "amount": [1.0]})
+    write(catalog, narrow, target, "run-1")
+    write(catalog, orders([2**40]), target, "run-2")
+    table = catalog.load_table("finance.orders")
+    assert str(table.schema().find_field("order_id").field_type) == "long"
+    assert rows(catalog)["order_id"].to_pylist() == [1, 2**40]

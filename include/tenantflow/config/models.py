@@ -305,6 +305,10 @@ class Target(Model):
     merge_keys: tuple[str, ...] = ()
     partition_by: tuple[PartitionField, ...] = ()
     comment: str | None = None
+    schema_policy: Literal["evolve", "freeze", "discard_columns"] = Field(
+        default="evolve",
+        description="New source columns: add them (evolve), fail with a diff (freeze) or drop them.",
+    )
 
     @model_validator(mode="after")
     def _merge_keys(self) -> Target:

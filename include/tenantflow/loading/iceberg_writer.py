@@ -84,7 +84,7 @@ def write_batch(
     if run_id in state.committed_run_ids(table):
         log.info("run %s already committed to %s: nothing to do", run_id, identifier)
         return WriteResult(identifier, target.mode, 0, True, None)
-    _evolve_schema(table, data.schema)
+    data = apply_schema_policy(table, data, target.schema_policy)
     props = _snapshot_properties(run_id, pipeline_id, data.num_rows, watermark)
     table = catalog.load_table(identifier)
     data = _align(data, table)
@@ -136,12 +136,64 @@ def _snapshot_properties(run_id: str, pipeline_id: str, rows: int, watermark: st
     return props
 
 
-def _evolve_schema(table: Table, schema: pa.Schema) -> None:
+class SchemaFrozen(ValueError):
+    """The batch's columns differ from a table whose schema policy is 'freeze'."""
+
+
+def schema_diff(table: Table, schema: pa.Schema) -> list[str]:
+    """Readable differences of a batch against the table: '+ col (type)', '~ col: old -> new'."""
+    from tenantflow.loading.file_append import _plain
+
+    existing = {f.name: f.type for f in table.schema().as_arrow()}
+    lines = []
+    for field in schema:
+        if field.name not in existing:
+            lines.append(f"+ {field.name} ({field.type})")
+        elif _plain(existing[field.name]) != _plain(field.type):
+            lines.append(f"~ {field.name}: {_plain(existing[field.name])} -> {field.type}")
+    return lines
+
+
+def apply_schema_policy(table: Table, data: pa.Table, policy: str) -> pa.Table:
     existing = {f.name for f in table.schema().fields}
-    if any(name not in existing for name in schema.names):
+    new = [name for name in data.schema.names if name not in existing]
+    if policy == "discard_columns":
+        if new:
+            log.warning("schema policy discard_columns: dropping new column(s) %s", new)
+        return data.drop_columns(new)
+    if policy == "freeze":
+        diff = schema_diff(table, data.schema)
+        if diff:
+            raise SchemaFrozen(
+                f"the batch does not match table {table.name()} (schema_policy: freeze):\n  " + "\n  ".join(diff)
+                + "\nchange the table deliberately or set target.schema_policy to 'evolve'"
+            )
+        return data
+    widened = _widenings(table, data.schema)
+    if new or widened:
         with table.update_schema() as update:
-            update.union_by_name(schema)
-        log.info("added columns %s", [n for n in schema.names if n not in existing])
+            update.union_by_name(data.schema)  # adds the new columns, applies the safe widenings
+        log.info("schema evolved: new columns %s, widened %s", new, widened)
+    return data  # other type differences are cast to the table's types when aligning (or fail clearly)
+
+
+def _widenings(table: Table, schema: pa.Schema) -> list[str]:
+    """Columns whose batch type is a safe Iceberg promotion of the table's (int->long, float->double, decimal)."""
+    import pyarrow as pa
+
+    existing = {f.name: f.type for f in table.schema().as_arrow()}
+    out = []
+    for field in schema:
+        old, new = existing.get(field.name), field.type
+        if old is None:
+            continue
+        ints = pa.types.is_int32(old) and pa.types.is_int64(new)
+        floats = pa.types.is_float32(old) and pa.types.is_float64(new)
+        decimals = (pa.types.is_decimal(old) and pa.types.is_decimal(new) and new.scale == old.scale
+                    and new.precision > old.precision)
+        if ints or floats or decimals:
+            out.append(field.name)
+    return out
 
 
 def _align(data: pa.Table, table: Table) -> pa.Table:
