@@ -17,6 +17,9 @@ Creates a database on this machine's PostgreSQL (127.0.0.1:5432) with an ``order
   (``$TMPDIR/tenantflow-bench-dlt``, reused between runs) — never a dependency of the product.
   ``--no-dlt`` skips it.
 
+* ``rss_1m_mb`` / ``rss_5m_mb``: peak RSS of a fresh process running tenantflow's path over 1M
+  and 5M rows (``--no-rss`` skips it): streaming keeps memory flat as tables grow.
+
 Both tenantflow and raw tables are compared (row count and sum of amounts). Prints one JSON line
 (also written to bench-results/ingest.json).
 """
@@ -166,11 +169,42 @@ def dlt(url: str, root: Path) -> float | None:
         return None
 
 
+def peak_rss_mb(rows: int) -> float:
+    """Peak RSS of a fresh interpreter running tenantflow's path over ``rows`` generated rows."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.ingest_bench", "--rss-child", "--rows", str(rows)],
+                         check=True, capture_output=True, text=True, timeout=1800)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["rss_mb"])
+
+
+def rss_child(rows: int) -> int:
+    import resource
+
+    root = Path(tempfile.mkdtemp(prefix="tenantflow-rss-"))
+    os.environ.setdefault("AIRFLOW_HOME", str(root / "airflow"))
+    name, _ = create_source(rows)
+    os.environ["AIRFLOW_CONN_BENCH__PG"] = json.dumps({"conn_type": "postgres", "host": "127.0.0.1", "port": 5432,
+                                                       "login": "postgres", "schema": name})
+    try:
+        ours(root)
+        print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))  # noqa: T201
+        return 0
+    finally:
+        drop_source(name)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-dlt", action="store_true", help="skip the dlt comparison")
+    parser.add_argument("--no-rss", action="store_true", help="skip the 1M/5M peak-RSS runs")
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rss_child:
+        logging.disable(logging.CRITICAL)
+        return rss_child(args.rows)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("tenantflow").setLevel(logging.WARNING)
     root = Path(tempfile.mkdtemp(prefix="tenantflow-ingest-bench-"))
@@ -193,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         log.info("ours (extract -> land -> load operators): %.2f s", ours_s)
         dlt_s = None if args.no_dlt else dlt(url, root)
         log.info("dlt: %s s", dlt_s)
+        rss = {} if args.no_rss else {"rss_1m_mb": peak_rss_mb(1_000_000), "rss_5m_mb": peak_rss_mb(5_000_000)}
+        if rss:
+            rss["rss_ratio_5m_vs_1m"] = round(rss["rss_5m_mb"] / rss["rss_1m_mb"], 2)
+            rss = {k: round(v, 1) if k != "rss_ratio_5m_vs_1m" else v for k, v in rss.items()}
+            log.info("peak RSS: %s", rss)
         a = catalog.load_table("raw.orders").scan(selected_fields=("amount",)).to_arrow()
         b = catalog.load_table("bench.orders").scan(selected_fields=("amount",)).to_arrow()
         import pyarrow.compute as pc
@@ -203,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         result = {"bench": "ingest", "rows": args.rows, "ours_s": round(ours_s, 3), "raw_s": round(raw_s, 3),
                   "ratio_vs_raw": round(ours_s / raw_s, 2), "dlt_s": None if dlt_s is None else round(dlt_s, 3),
                   "speedup_vs_dlt": None if dlt_s is None else round(dlt_s / ours_s, 1),
-                  "targets": {"ratio_vs_raw": 1.3, "speedup_vs_dlt": 3},
-                  "pass": ours_s / raw_s <= 1.3 and (dlt_s is None or dlt_s / ours_s >= 3)}
+                  **rss,
+                  "targets": {"ratio_vs_raw": 1.3, "speedup_vs_dlt": 3, "rss_ratio_5m_vs_1m": 1.2},
+                  "pass": ours_s / raw_s <= 1.3 and (dlt_s is None or dlt_s / ours_s >= 3)
+                  and rss.get("rss_ratio_5m_vs_1m", 1.0) <= 1.2}
         line = json.dumps(result)
         print(line)  # noqa: T201 - the benchmark's output
         Path("bench-results").mkdir(exist_ok=True)
