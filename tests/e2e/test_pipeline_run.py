@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -81,7 +82,20 @@ def test_rerunning_load_of_same_run_adds_nothing(synced):
     assert len(table.snapshots()) == snapshots
 
 
-def test_a_new_run_of_an_append_pipeline_appends(synced):
-    before = open_table("retail.sales").scan().to_arrow().num_rows
-    run_dag("retail__sales", "2026-11-22")
-    assert open_table("retail.sales").scan().to_arrow().num_rows == 2 * before
+def test_append_pipelines_load_each_source_file_once(synced):
+    table = open_table("retail.sales")
+    before = table.scan().to_arrow().num_rows
+    loaded = json.loads(table.current_snapshot().summary.additional_properties["tenantflow.source-files"])
+    assert len(loaded) == 5 and all(f.endswith(".csv") for f in loaded)
+
+    run_dag("retail__sales", "2026-11-22")  # no new file: nothing is read again
+    assert open_table("retail.sales").scan().to_arrow().num_rows == before
+
+    drop = Path(os.environ["TENANTFLOW_HOME"]) / "sources" / "retail" / "sales" / "sales_2026-11-06.csv"
+    drop.write_text("sale_id,store_id,sku,quantity,unit_price,sold_at,channel\n"
+                    "900001,1,SKU-00001,2,9.99,2026-11-06T10:00:00,store\n"
+                    "900002,2,SKU-00002,1,4.50,2026-11-06T11:00:00,online\n")
+    run_dag("retail__sales", "2026-11-23")
+    after = open_table("retail.sales").scan().to_arrow()
+    assert after.num_rows == before + 2
+    assert sorted(i for i in after["sale_id"].to_pylist() if i >= 900001) == [900001, 900002]

@@ -67,3 +67,11 @@ def test_report_never_contains_row_values(frame):
     rules = RULES.validate_python([{"rule": "regex", "column": "email", "pattern": r"^[a-c]@"}])
     report = run_quality(frame, rules, suite_name="t")
     assert "secret.person" not in report.summary() and "secret.person" not in repr(report.as_dict())
+
+
+def test_an_empty_batch_skips_column_rules_but_checks_row_count():
+    rules = RULES.validate_python([{"rule": "not_null", "column": "id"}, {"rule": "row_count", "min": 1}])
+    report = run_quality(pd.DataFrame(), rules, suite_name="t")
+    by_rule = {o.rule: o for o in report.outcomes}
+    assert by_rule["not_null(id)"].success and "skipped" in by_rule["not_null(id)"].detail
+    assert not by_rule["row_count"].success

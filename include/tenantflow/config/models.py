@@ -158,6 +158,10 @@ class FilesSource(Model):
     format: Literal["csv", "json", "parquet"]
     connection_id: str | None = Field(default=None, description="AWS connection for s3:// paths.")
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
+    reload_all: bool = Field(
+        default=False,
+        description="Read every matching file on each run; by default append/merge pipelines read only new files.",
+    )
 
 
 Source = Annotated[SqlSource | FilesSource, Field(discriminator="kind")]

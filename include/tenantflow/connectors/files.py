@@ -68,11 +68,18 @@ def read_file(uri: str, source: FilesSource, s3_options: dict[str, Any] | None =
         raise SourceFileError(f"{uri}: cannot read as {source.format}: {exc}") from exc
 
 
-def read_files(pattern: str, source: FilesSource, s3_options: dict[str, Any] | None = None) -> Iterator[pa.Table]:
+def matching_files(pattern: str, s3_options: dict[str, Any] | None = None) -> list[str]:
     files = list_files(pattern, s3_options)
     if not files:
         raise SourceFileError(f"no files match {pattern!r}; check source.path")
-    for uri in files:
+    return files
+
+
+def read_files(
+    pattern: str, source: FilesSource, s3_options: dict[str, Any] | None = None, files: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """Rows of every file matching ``pattern`` (or of ``files``, already chosen from those matches)."""
+    for uri in matching_files(pattern, s3_options) if files is None else files:
         rows = 0
         for table in read_file(uri, source, s3_options):
             rows += table.num_rows

@@ -43,7 +43,12 @@ class FilesSourceHook(BaseHook):
             options.update(endpoint_override=host, scheme=scheme)
         return options
 
-    def read(self, pattern: str, source: FilesSource) -> Iterator[pa.Table]:
+    def list(self, pattern: str) -> list[str]:
+        from tenantflow.connectors.files import matching_files
+
+        return matching_files(pattern, self.s3_options() or None)
+
+    def read(self, pattern: str, source: FilesSource, files: list[str] | None = None) -> Iterator[pa.Table]:
         from tenantflow.connectors.files import read_files
 
-        yield from read_files(pattern, source, self.s3_options() or None)
+        yield from read_files(pattern, source, self.s3_options() or None, files)

@@ -44,23 +44,30 @@ class IcebergHook:
         table = self.table()
         return state.last_watermark(table) if table is not None else None
 
-    def write(self, data: pa.Table, *, run_id: str, watermark: str | None) -> WriteResult:
+    def loaded_files(self) -> set[str]:
+        table = self.table()
+        return state.loaded_files(table) if table is not None else set()
+
+    def write(
+        self, data: pa.Table, *, run_id: str, watermark: str | None, source_files: list[str] | None = None
+    ) -> WriteResult:
         from tenantflow.loading.arrow_types import iceberg_compatible
         from tenantflow.loading.iceberg_writer import write_batch
 
         return write_batch(
             self.catalog, self.ctx.table_identifier, iceberg_compatible(data), self.ctx.pipeline.target,
-            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark,
+            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files,
         )
 
     def append_landed(
-        self, parts: list[str], schemas: list[pa.Schema], rows: int, *, run_id: str, watermark: str | None
+        self, parts: list[str], schemas: list[pa.Schema], rows: int, *, run_id: str, watermark: str | None,
+        source_files: list[str] | None = None,
     ) -> WriteResult | None:
         from tenantflow.loading.iceberg_writer import append_landed_parts
 
         return append_landed_parts(
             self.catalog, self.ctx.table_identifier, parts, schemas, rows, self.ctx.pipeline.target,
-            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark,
+            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files,
         )
 
     def set_properties(self, properties: dict[str, str]) -> dict[str, str]:

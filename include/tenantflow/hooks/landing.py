@@ -23,7 +23,9 @@ class LandingHook:
     def stage(self, tables: Iterable[pa.Table], *, cursor: str | None) -> StagedParts:
         return write_parts(tables, self.location.staging, cursor=cursor)
 
-    def publish(self, *, files: list[str], source: str, watermark: str | None) -> Manifest:
+    def publish(
+        self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None
+    ) -> Manifest:
         """Move staged parts into the batch folder, then write the manifest (idempotent)."""
         import pyarrow.parquet as pq
 
@@ -44,6 +46,7 @@ class LandingHook:
         manifest = Manifest(
             run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
             source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],
+            source_files=list(source_files or []),
         )
         write_manifest(self.location, manifest)
         fs.delete_dir(staging)

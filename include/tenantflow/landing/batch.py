@@ -57,6 +57,7 @@ class Manifest:
     source: str
     watermark: str | None = None
     schema: list[dict[str, str]] = field(default_factory=list)
+    source_files: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

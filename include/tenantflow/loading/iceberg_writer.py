@@ -78,6 +78,7 @@ def write_batch(
     run_id: str,
     pipeline_id: str,
     watermark: str | None,
+    source_files: list[str] | None = None,
 ) -> WriteResult:
     """Append, overwrite or merge ``data``; a run id already committed is skipped (no duplicates)."""
     table = ensure_table(catalog, identifier, data.schema, target)
@@ -85,7 +86,7 @@ def write_batch(
         log.info("run %s already committed to %s: nothing to do", run_id, identifier)
         return WriteResult(identifier, target.mode, 0, True, None)
     data = apply_schema_policy(table, data, target.schema_policy)
-    props = _snapshot_properties(run_id, pipeline_id, data.num_rows, watermark)
+    props = _snapshot_properties(run_id, pipeline_id, data.num_rows, watermark, source_files)
     table = catalog.load_table(identifier)
     data = _align(data, table)
     if target.mode == "append":
@@ -112,6 +113,7 @@ def append_landed_parts(
     run_id: str,
     pipeline_id: str,
     watermark: str | None,
+    source_files: list[str] | None = None,
 ) -> WriteResult | None:
     """Append landed Parquet parts as data files (no rewrite); None when only a row write can do it."""
     from tenantflow.loading.file_append import append_parts, can_add_files
@@ -124,15 +126,22 @@ def append_landed_parts(
         return WriteResult(identifier, target.mode, 0, True, None)
     if not can_add_files(table, schemas):
         return None
-    append_parts(table, parts, _snapshot_properties(run_id, pipeline_id, rows, watermark))
+    append_parts(table, parts, _snapshot_properties(run_id, pipeline_id, rows, watermark, source_files))
     snapshot = catalog.load_table(identifier).current_snapshot()
     return WriteResult(identifier, target.mode, rows, False, snapshot.snapshot_id if snapshot else None)
 
 
-def _snapshot_properties(run_id: str, pipeline_id: str, rows: int, watermark: str | None) -> dict[str, str]:
+def _snapshot_properties(
+    run_id: str, pipeline_id: str, rows: int, watermark: str | None, source_files: list[str] | None = None
+) -> dict[str, str]:
+    """Load state committed with the data: run id, rows, watermark and the source files loaded."""
+    import json
+
     props = {state.RUN_ID: run_id, state.PIPELINE: pipeline_id, state.ROWS: str(rows)}
     if watermark is not None:
         props[state.WATERMARK] = watermark
+    if source_files:
+        props[state.FILES] = json.dumps(sorted(source_files))
     return props
 
 

@@ -11,6 +11,7 @@ RUN_ID = "tenantflow.run-id"
 PIPELINE = "tenantflow.pipeline"
 WATERMARK = "tenantflow.watermark"
 ROWS = "tenantflow.rows"
+FILES = "tenantflow.source-files"
 
 
 def summary_properties(snapshot: object) -> dict[str, str]:
@@ -34,3 +35,14 @@ def last_watermark(table: Table) -> str | None:
         parent = snapshot.parent_snapshot_id
         snapshot = table.snapshot_by_id(parent) if parent is not None else None
     return None
+
+
+def loaded_files(table: Table) -> set[str]:
+    """Source files committed by earlier runs (each snapshot lists the files its run loaded)."""
+    import json
+
+    files: set[str] = set()
+    for props in map(summary_properties, table.snapshots()):
+        if FILES in props:
+            files.update(json.loads(props[FILES]))
+    return files

@@ -26,16 +26,17 @@ class ExtractOperator(PipelineStageOperator):
                 watermark = behind(watermark, incremental.lookback_seconds)
             self.log.info("incremental on %s: reading rows after %r%s", cursor, watermark,
                           " (full refresh)" if incremental.full_refresh else "")
-        tables, description = self._source_tables(cursor, watermark)
+        tables, description, source_files = self._source_tables(cursor, watermark)
         from tenantflow.loading.arrow_types import iceberg_compatible
 
         # land Iceberg-compatible types, so an append can add the landed files as they are
         staged = LandingHook(ctx.batch(self.run_id(context))).stage(map(iceberg_compatible, tables), cursor=cursor)
         new_watermark = _to_text(staged.max_cursor) if staged.max_cursor is not None else watermark
         self.log.info("extracted %d rows from %s into %d part(s)", staged.rows, description, len(staged.files))
-        return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark}
+        return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark,
+                "source_files": source_files}
 
-    def _source_tables(self, cursor: str | None, watermark: str | None) -> tuple[Any, str]:
+    def _source_tables(self, cursor: str | None, watermark: str | None) -> tuple[Any, str, list[str]]:
         ctx = self.pipeline_ctx
         source = ctx.pipeline.source
         if isinstance(source, SqlSource):
@@ -43,15 +44,24 @@ class ExtractOperator(PipelineStageOperator):
 
             hook = TenantSqlHook(tenant_id=ctx.tenant_id, connection_id=source.connection_id)
             where = f"{source.connection_id}:{source.table or 'query'}"
-            return hook.read(source, cursor=cursor, watermark=watermark), where
+            return hook.read(source, cursor=cursor, watermark=watermark), where, []
         from tenantflow.hooks.files_source import FilesSourceHook
 
         hook = FilesSourceHook(tenant_id=ctx.tenant_id, connection_id=source.connection_id)
         pattern = ctx.source_location(source.path)
-        tables = hook.read(pattern, source)
+        files = hook.list(pattern)
+        if ctx.pipeline.target.mode != "overwrite" and not source.reload_all:
+            # append/merge: files committed by earlier runs are never read again
+            from tenantflow.hooks.iceberg import IcebergHook
+
+            loaded = IcebergHook(ctx).loaded_files()
+            skipped = [f for f in files if f in loaded]
+            files = [f for f in files if f not in loaded]
+            self.log.info("%d new file(s) to load, %d already loaded", len(files), len(skipped))
+        tables = hook.read(pattern, source, files)
         if cursor is not None and watermark is not None:
             tables = after_watermark(tables, cursor, watermark)
-        return tables, pattern
+        return tables, pattern, files
 
 
 def behind(watermark: str, seconds: int) -> str:

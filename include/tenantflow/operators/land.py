@@ -22,5 +22,6 @@ class LandOperator(PipelineStageOperator):
             files=list(extracted.get("files", [])),
             source=str(extracted.get("source", "")),
             watermark=extracted.get("watermark"),
+            source_files=list(extracted.get("source_files", [])),
         )
         return {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}

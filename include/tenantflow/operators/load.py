@@ -21,8 +21,8 @@ class IcebergLoadOperator(PipelineStageOperator):
             return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
         hook = IcebergHook(ctx)
         parts, schemas = landing.parts()
-        result = hook.append_landed(parts, schemas, manifest.rows, run_id=manifest.run_id,
-                                    watermark=manifest.watermark)
+        state = {"run_id": manifest.run_id, "watermark": manifest.watermark, "source_files": manifest.source_files}
+        result = hook.append_landed(parts, schemas, manifest.rows, **state)
         if result is None:  # merge, overwrite, partitioned or evolving tables: write the rows
-            result = hook.write(landing.read(), run_id=manifest.run_id, watermark=manifest.watermark)
+            result = hook.write(landing.read(), **state)
         return result.as_dict()

@@ -62,9 +62,23 @@ class QualityReport:
 
 
 def run_quality(frame: Any, rules: Sequence[Any], suite_name: str) -> QualityReport:
-    """Validate a pandas DataFrame against ``rules``."""
+    """Validate a pandas DataFrame against ``rules``.
+
+    An empty batch (no new rows, e.g. no new files) has nothing for column rules to check:
+    they are reported as skipped; table rules such as row_count still apply.
+    """
     if not rules:
         return QualityReport(rows=len(frame), outcomes=[])
+    if len(frame) == 0:
+        table_rules = [r for r in rules if getattr(r, "column", None) is None]
+        skipped = [RuleOutcome(describe(r), r.severity, True, None, None, "skipped: no rows in this batch")
+                   for r in rules if getattr(r, "column", None) is not None]
+        checked = _validate(frame, table_rules, suite_name) if table_rules else []
+        return QualityReport(rows=0, outcomes=checked + skipped)
+    return QualityReport(rows=len(frame), outcomes=_validate(frame, rules, suite_name))
+
+
+def _validate(frame: Any, rules: Sequence[Any], suite_name: str) -> list[RuleOutcome]:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TQDM_DISABLE", "1")  # GX progress bars would flood task logs
     import great_expectations as gx
@@ -99,7 +113,7 @@ def run_quality(frame: Any, rules: Sequence[Any], suite_name: str) -> QualityRep
             unexpected_percent=details.get("unexpected_percent"),
             detail=_observed(details, exception),
         )
-    return QualityReport(rows=len(frame), outcomes=[outcomes[i] for i in sorted(outcomes)])
+    return [outcomes[i] for i in sorted(outcomes)]
 
 
 def _observed(details: dict[str, Any], exception: str | None) -> str:
