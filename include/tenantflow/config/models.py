@@ -164,7 +164,32 @@ class FilesSource(Model):
     )
 
 
-Source = Annotated[SqlSource | FilesSource, Field(discriminator="kind")]
+class Pagination(Model):
+    type: Literal["none", "page", "offset", "cursor", "link"] = "none"
+    size: int = Field(default=100, ge=1, le=100_000, description="Page size (page/offset).")
+    size_param: str = "per_page"
+    page_param: str = "page"
+    start: int = Field(default=1, ge=0, description="First page number (page).")
+    offset_param: str = "offset"
+    cursor_param: str = "cursor"
+    cursor_path: str = Field(default="next_cursor", description="Dotted path of the next cursor in the body.")
+    max_pages: int = Field(default=10_000, ge=1)
+
+
+class HttpSource(Model):
+    kind: Literal["http"]
+    connection_id: str = Field(min_length=1, description="Tenant connection: base URL and auth.")
+    path: str = Field(min_length=1, description="Endpoint path under the connection's base URL.")
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    records_path: str | None = Field(default=None, description="Dotted path to the list of records, e.g. data.items.")
+    pagination: Pagination = Pagination()
+    retries: int = Field(default=5, ge=0, le=20)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_backoff_seconds: float = Field(default=60.0, ge=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+Source = Annotated[SqlSource | FilesSource | HttpSource, Field(discriminator="kind")]
 
 
 @functools.lru_cache(maxsize=1024)

@@ -120,7 +120,7 @@ def pipeline_violations(
         v := connection_violation("source.connection_id", source.connection_id, tenant_id)
     ):
         yield v
-    if not isinstance(source, SqlSource) and (
+    if getattr(source, "kind", None) == "files" and (
         v := location_owner_violation("source.path", source.path, tenant_id, other_tenants, kind="source")
     ):
         yield v

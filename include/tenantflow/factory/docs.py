@@ -9,10 +9,11 @@ from tenantflow.quality.expectations import describe
 def pipeline_doc_md(ctx: PipelineContext) -> str:
     p, t = ctx.pipeline, ctx.tenant
     source = p.source
-    source_line = (
-        f"SQL `{source.connection_id}` → `{source.table or 'query'}`" if source.kind == "sql"
-        else f"{source.format.upper()} files `{source.path}`"
-    )
+    source_line = {
+        "sql": lambda: f"SQL `{source.connection_id}` → `{source.table or 'query'}`",
+        "files": lambda: f"{source.format.upper()} files `{source.path}`",
+        "http": lambda: f"REST API `{source.connection_id}` → `{source.path}` ({source.pagination.type} pages)",
+    }[source.kind]()
     schedule = f"`{p.schedule.cron}` ({p.schedule.timezone})" if p.schedule else "manual / triggered"
     rules = "\n".join(f"- `{describe(r)}` ({r.severity})" for r in p.quality) or "- none"
     keys = f" on `{', '.join(p.target.merge_keys)}`" if p.target.merge_keys else ""

@@ -45,6 +45,13 @@ class ExtractOperator(PipelineStageOperator):
             hook = TenantSqlHook(tenant_id=ctx.tenant_id, connection_id=source.connection_id)
             where = f"{source.connection_id}:{source.table or 'query'}"
             return hook.read(source, cursor=cursor, watermark=watermark), where, []
+        if source.kind == "http":
+            from tenantflow.hooks.http_source import HttpSourceHook
+
+            tables = HttpSourceHook(tenant_id=ctx.tenant_id, connection_id=source.connection_id).read(source)
+            if cursor is not None and watermark is not None:
+                tables = after_watermark(tables, cursor, watermark)
+            return tables, f"{source.connection_id}:{source.path}", []
         from tenantflow.hooks.files_source import FilesSourceHook
 
         hook = FilesSourceHook(tenant_id=ctx.tenant_id, connection_id=source.connection_id)
