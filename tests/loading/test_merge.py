@@ -137,3 +137,16 @@ def test_a_crash_before_the_commit_leaves_the_table_unchanged(catalog, monkeypat
     after = catalog.load_table("t.crash").scan().to_arrow()
     new = [r["id"] for r in after.to_pylist() if r["status"] == "new"]
     assert after.num_rows == 101 and sorted(new) == [1, 2, 500]
+
+
+def test_a_concurrent_commit_is_retried_against_the_new_snapshot(catalog):
+    from tenantflow.loading.iceberg_writer import merge_with_retry
+
+    rng = random.Random(10)
+    new_table(catalog, "race", [rows(list(range(10)), rng)])
+    stale = catalog.load_table("t.race")
+    catalog.load_table("t.race").append(rows([100, 101], rng, "concurrent"))  # another writer wins the race
+    merge_with_retry(catalog, "t.race", stale, rows([1, 200], rng, "new"), ("id",), {"tenantflow.run-id": "r1"})
+    data = {r["id"]: r["status"] for r in catalog.load_table("t.race").scan().to_arrow().to_pylist()}
+    assert data[100] == data[101] == "concurrent", "the other writer's rows survive"
+    assert data[1] == data[200] == "new" and len(data) == 13

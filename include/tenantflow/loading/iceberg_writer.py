@@ -94,12 +94,32 @@ def write_batch(
     elif target.mode == "overwrite":
         table.overwrite(data, snapshot_properties=props)
     else:
-        merge_into(table, data, target.merge_keys, props)
+        merge_with_retry(catalog, identifier, table, data, target.merge_keys, props)
     table = catalog.load_table(identifier)
     snapshot = table.current_snapshot()
     log.info("%s %d rows into %s (snapshot %s)", target.mode, data.num_rows, identifier,
              snapshot.snapshot_id if snapshot else None)
     return WriteResult(identifier, target.mode, data.num_rows, False, snapshot.snapshot_id if snapshot else None)
+
+
+def merge_with_retry(
+    catalog: Catalog, identifier: str, table: Table, data: pa.Table, keys: tuple[str, ...], props: dict[str, str],
+    attempts: int = 3,
+) -> None:
+    """Merge; when another writer committed first, re-plan against the new snapshot and try again."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    for attempt in range(1, attempts + 1):
+        try:
+            merge_into(table, data, keys, props)
+            return
+        except (CommitFailedException, ValidationException) as exc:  # ref moved / files added meanwhile
+            if attempt == attempts:
+                raise
+            log.warning("merge into %s lost a commit race (%s); re-planning (attempt %d)", identifier, exc, attempt + 1)
+            table = catalog.load_table(identifier)
+            if props[state.RUN_ID] in state.committed_run_ids(table):
+                return  # the other writer was this run's earlier attempt
 
 
 def append_landed_parts(
