@@ -27,5 +27,15 @@ def tenant_tag(tenant_id: str) -> str:
     return f"tenant:{tenant_id}"
 
 
+def owns_connection(tenant_id: str, connection_id: str) -> bool:
+    """Tenant connections are named '<tenant>__<name>'."""
+    return connection_id.startswith(f"{tenant_id}{SEPARATOR}")
+
+
+def owns_namespace(tenant_id: str, namespace: str) -> bool:
+    """A tenant's Iceberg namespaces are '<tenant>' or '<tenant>_<suffix>'."""
+    return namespace == tenant_id or namespace.startswith(f"{tenant_id}_")
+
+
 def table_identifier(namespace: str, table: str) -> str:
     return f"{namespace}.{table}"

@@ -28,12 +28,13 @@ def get_settings(anchor: str | Path | None = None) -> Settings:
 
 
 @functools.lru_cache(maxsize=64)
-def _settings(folder: str, anchored: bool, _env: tuple[str | None, ...]) -> Settings:
+def _settings(folder: str, anchored: bool, env: tuple[str | None, ...]) -> Settings:
     # every tenant's DAG file asks for the same settings at parse time: resolve paths once
+    config_env, home_env, dags_env = env
     base = Path(folder).resolve().parents[1] if anchored else Path(folder)
-    config_dir = Path(os.environ.get("TENANTFLOW_CONFIG_DIR") or base / "tenant_configs").resolve()
-    home = Path(os.environ.get("TENANTFLOW_HOME") or config_dir.parent / ".tenantflow").resolve()
-    dags_dir = Path(os.environ.get("TENANTFLOW_DAGS_DIR") or config_dir.parent / "dags" / "tenants").resolve()
+    config_dir = Path(config_env or base / "tenant_configs").resolve()
+    home = Path(home_env or config_dir.parent / ".tenantflow").resolve()
+    dags_dir = Path(dags_env or config_dir.parent / "dags" / "tenants").resolve()
     return Settings(config_dir=config_dir, home=home, dags_dir=dags_dir)
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from tenantflow import naming
 from tenantflow.config.models import PipelineConfig, PlatformConfig, SqlSource, TenantConfig
 
 
@@ -77,7 +78,7 @@ def location_owner_violation(
 
 
 def connection_violation(field: str, connection_id: str, tenant_id: str) -> Violation | None:
-    if not connection_id.startswith(f"{tenant_id}__"):
+    if not naming.owns_connection(tenant_id, connection_id):
         return Violation(
             field,
             f"connection {connection_id!r} does not belong to tenant {tenant_id!r}",
@@ -98,7 +99,7 @@ def tenant_violations(
         yield Violation("quotas.worker_queue", f"queue {queue!r} must be 'tenant_{tid}'",
                         "a tenant may only use its own worker queue")
     namespace = tenant.catalog.namespace
-    if namespace != tid and not namespace.startswith(f"{tid}_"):
+    if not naming.owns_namespace(tid, namespace):
         yield Violation(
             "catalog.namespace",
             f"namespace {namespace!r} does not belong to tenant {tid!r}",

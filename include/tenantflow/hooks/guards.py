@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from tenantflow import naming
+
 
 class TenantIsolationError(PermissionError):
     """A task tried to use a resource of another tenant (or of no tenant)."""
 
 
 def require_own_connection(tenant_id: str, connection_id: str) -> None:
-    if not connection_id.startswith(f"{tenant_id}__"):
+    if not naming.owns_connection(tenant_id, connection_id):
         raise TenantIsolationError(
             f"tenant {tenant_id!r} may not use connection {connection_id!r}: "
             f"tenant connections are named '{tenant_id}__<name>'"

@@ -6,6 +6,7 @@ import logging
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from tenantflow import naming
 from tenantflow.catalog.catalogs import open_catalog
 from tenantflow.hooks.guards import TenantIsolationError
 from tenantflow.loading import state
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class IcebergHook:
     def __init__(self, ctx: PipelineContext) -> None:
         namespace = ctx.namespace
-        if namespace != ctx.tenant_id and not namespace.startswith(f"{ctx.tenant_id}_"):
+        if not naming.owns_namespace(ctx.tenant_id, namespace):
             raise TenantIsolationError(f"tenant {ctx.tenant_id!r} may not write namespace {namespace!r}")
         self.ctx = ctx
 

@@ -49,7 +49,7 @@ def dag_violations(dag: Any, tenant_id: str) -> list[str]:
         if task.queue not in ("default", queue):
             problems.append(f"task {task.task_id!r} uses queue {task.queue!r}, must be 'default' or {queue!r}")
         for conn_id in _connection_ids(task):
-            if not conn_id.startswith(f"{tenant_id}{naming.SEPARATOR}"):
+            if not naming.owns_connection(tenant_id, conn_id):
                 problems.append(f"task {task.task_id!r} uses connection {conn_id!r} of another tenant")
     return problems
 

@@ -30,3 +30,16 @@ def iceberg_compatible(table: pa.Table) -> pa.Table:
         fields.append(pa.field(field.name, t, nullable=True))
     schema = pa.schema(fields)
     return table if schema == table.schema else table.cast(schema, safe=False)
+
+
+def plain_type(t: pa.DataType) -> pa.DataType:
+    """pyiceberg reads strings/binaries/lists as their large_* variants: the same Iceberg type."""
+    import pyarrow as pa
+
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_large_binary(t):
+        return pa.binary()
+    if pa.types.is_large_list(t) or pa.types.is_list(t):
+        return pa.list_(plain_type(t.value_type))
+    return t

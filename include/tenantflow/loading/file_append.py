@@ -28,20 +28,9 @@ def can_add_files(table: Table, part_schemas: Sequence[object]) -> bool:
 
 
 def _same_columns(schema, expected) -> bool:  # noqa: ANN001 - pyarrow schemas
-    return [(f.name, _plain(f.type)) for f in schema] == [(f.name, _plain(f.type)) for f in expected]
+    from tenantflow.loading.arrow_types import plain_type
 
-
-def _plain(t):  # noqa: ANN001, ANN202 - a pyarrow type
-    """pyiceberg reads strings/binaries/lists as their large_* variants: the same Iceberg type."""
-    import pyarrow as pa
-
-    if pa.types.is_large_string(t):
-        return pa.string()
-    if pa.types.is_large_binary(t):
-        return pa.binary()
-    if pa.types.is_large_list(t) or pa.types.is_list(t):
-        return pa.list_(_plain(t.value_type))
-    return t
+    return [(f.name, plain_type(f.type)) for f in schema] == [(f.name, plain_type(f.type)) for f in expected]
 
 
 def append_parts(table: Table, parts: Sequence[str], snapshot_properties: dict[str, str]) -> int:

@@ -82,9 +82,8 @@ def write_batch(
 ) -> WriteResult:
     """Append, overwrite or merge ``data``; a run id already committed is skipped (no duplicates)."""
     table = ensure_table(catalog, identifier, data.schema, target)
-    if run_id in state.committed_run_ids(table):
-        log.info("run %s already committed to %s: nothing to do", run_id, identifier)
-        return WriteResult(identifier, target.mode, 0, True, None)
+    if skipped := _already_committed(table, identifier, target, run_id):
+        return skipped
     data = apply_schema_policy(table, data, target.schema_policy)
     props = _snapshot_properties(run_id, pipeline_id, data.num_rows, watermark, source_files)
     table = catalog.load_table(identifier)
@@ -141,14 +140,21 @@ def append_landed_parts(
     if target.mode != "append" or not parts or target.partition_by:
         return None
     table = ensure_table(catalog, identifier, schemas[0], target)
-    if run_id in state.committed_run_ids(table):
-        log.info("run %s already committed to %s: nothing to do", run_id, identifier)
-        return WriteResult(identifier, target.mode, 0, True, None)
+    if skipped := _already_committed(table, identifier, target, run_id):
+        return skipped
     if not can_add_files(table, schemas):
         return None
     append_parts(table, parts, _snapshot_properties(run_id, pipeline_id, rows, watermark, source_files))
     snapshot = catalog.load_table(identifier).current_snapshot()
     return WriteResult(identifier, target.mode, rows, False, snapshot.snapshot_id if snapshot else None)
+
+
+def _already_committed(table: Table, identifier: str, target: Target, run_id: str) -> WriteResult | None:
+    """Exactly once: a run id found in the table's snapshots was loaded already."""
+    if run_id not in state.committed_run_ids(table):
+        return None
+    log.info("run %s already committed to %s: nothing to do", run_id, identifier)
+    return WriteResult(identifier, target.mode, 0, True, None)
 
 
 def _snapshot_properties(
@@ -171,15 +177,15 @@ class SchemaFrozen(ValueError):
 
 def schema_diff(table: Table, schema: pa.Schema) -> list[str]:
     """Readable differences of a batch against the table: '+ col (type)', '~ col: old -> new'."""
-    from tenantflow.loading.file_append import _plain
+    from tenantflow.loading.arrow_types import plain_type
 
     existing = {f.name: f.type for f in table.schema().as_arrow()}
     lines = []
     for field in schema:
         if field.name not in existing:
             lines.append(f"+ {field.name} ({field.type})")
-        elif _plain(existing[field.name]) != _plain(field.type):
-            lines.append(f"~ {field.name}: {_plain(existing[field.name])} -> {field.type}")
+        elif plain_type(existing[field.name]) != plain_type(field.type):
+            lines.append(f"~ {field.name}: {plain_type(existing[field.name])} -> {field.type}")
     return lines
 
 
