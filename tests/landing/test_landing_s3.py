@@ -56,3 +56,18 @@ def test_publish_is_idempotent(s3, location):
     first = hook.publish(files=staged.files, source="s", watermark=None)
     again = hook.publish(files=staged.files, source="s", watermark=None)
     assert first == again and hook.read().num_rows == 1
+
+
+def test_derived_batch_carries_state_and_becomes_the_load_input(s3, location):
+    hook = LandingHook(location)
+    staged = hook.stage(iter([pa.table({"id": [1, 2, 3]})]), cursor="id")
+    hook.publish(files=staged.files, source="s", watermark="3", source_files=["a.csv"])
+    assert hook.load_input() is hook, "no derived batch yet: load reads the raw batch"
+
+    approved = hook.publish_derived("approved", iter([pa.table({"id": [1, 3]})]), source="quality:approved")
+    assert (approved.rows, approved.watermark, approved.source_files) == (2, "3", ["a.csv"])
+    chosen = hook.load_input()
+    assert chosen.location.stage == "approved" and sorted(chosen.read()["id"].to_pylist()) == [1, 3]
+    assert sorted(hook.read()["id"].to_pylist()) == [1, 2, 3], "the raw batch is kept unchanged"
+    again = hook.publish_derived("approved", iter([pa.table({"id": [9]})]), source="x")
+    assert again == approved, "publishing a derived batch twice keeps the first (retry-safe)"

@@ -16,9 +16,43 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# Derived batches a pipeline may publish after land, in pipeline order; load reads the last one present.
+DERIVED_STAGES = ("approved", "transformed")
+
+
 class LandingHook:
     def __init__(self, location: BatchLocation) -> None:
         self.location = location
+
+    def derived(self, stage: str) -> LandingHook:
+        """The hook of a derived batch of the same run (same layout: parts, then manifest last)."""
+        return LandingHook(self.location.derived(stage))
+
+    def exists(self) -> bool:
+        return read_manifest(self.location) is not None
+
+    def publish_derived(self, stage: str, tables: Iterable[pa.Table], *, source: str) -> Manifest:
+        """Publish ``tables`` as a derived batch of this run (e.g. 'approved' rows of the quality gate).
+
+        The derived manifest carries this batch's watermark and source files, so whichever batch is
+        loaded commits the same state. Idempotent: a published derived batch is kept as is.
+        """
+        target = self.derived(stage)
+        existing = read_manifest(target.location)
+        if existing is not None:
+            return existing
+        raw = self.manifest()
+        staged = target.stage(tables, cursor=None)
+        return target.publish(files=staged.files, source=source, watermark=raw.watermark,
+                              source_files=raw.source_files)
+
+    def load_input(self) -> LandingHook:
+        """The batch the load stage writes: the last derived stage published for this run, else the raw batch."""
+        for stage in reversed(DERIVED_STAGES):
+            candidate = self.derived(stage)
+            if candidate.exists():
+                return candidate
+        return self
 
     def stage(self, tables: Iterable[pa.Table], *, cursor: str | None) -> StagedParts:
         return write_parts(tables, self.location.staging, cursor=cursor)

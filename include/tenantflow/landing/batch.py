@@ -6,6 +6,11 @@ Layout under the tenant's landing location::
     <landing>/<pipeline>/<run-key>/part-00000.parquet            published by land
     <landing>/<pipeline>/<run-key>/_manifest.json                written last: the batch is complete
 
+Later stages may publish derived batches of the same run with the same layout and contract,
+e.g. the rows approved by the quality gate or the output of a transform::
+
+    <landing>/<pipeline>/<run-key>/_stages/<stage>/part-00000.parquet + _manifest.json
+
 A batch without a manifest is incomplete and is never read downstream.
 """
 
@@ -34,14 +39,23 @@ class BatchLocation:
     landing: str
     pipeline_id: str
     run_id: str
+    stage: str | None = None  # None: the raw batch landed by extract/land
+
+    def derived(self, stage: str) -> BatchLocation:
+        """The location of a derived batch of the same run (e.g. 'approved', 'transformed')."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", stage):
+            raise ValueError(f"stage name {stage!r} must be a lower-case identifier")
+        return BatchLocation(self.landing, self.pipeline_id, self.run_id, stage)
 
     @property
     def staging(self) -> str:
-        return join(self.landing, self.pipeline_id, "_staging", run_key(self.run_id))
+        base = join(self.landing, self.pipeline_id, "_staging", run_key(self.run_id))
+        return base if self.stage is None else join(base, "_stages", self.stage)
 
     @property
     def final(self) -> str:
-        return join(self.landing, self.pipeline_id, run_key(self.run_id))
+        base = join(self.landing, self.pipeline_id, run_key(self.run_id))
+        return base if self.stage is None else join(base, "_stages", self.stage)
 
     @property
     def manifest(self) -> str:

@@ -14,7 +14,10 @@ class IcebergLoadOperator(PipelineStageOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         ctx = self.pipeline_ctx
-        landing = LandingHook(ctx.batch(self.run_id(context)))
+        raw = LandingHook(ctx.batch(self.run_id(context)))
+        landing = raw.load_input()
+        if landing is not raw:
+            self.log.info("loading the %r batch of this run", landing.location.stage)
         manifest = landing.manifest()
         if manifest.rows == 0:
             self.log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
