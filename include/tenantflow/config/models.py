@@ -70,7 +70,13 @@ class Storage(Model):
         min_length=1,
         description="Raw landing location: s3://bucket/prefix or a local path (relative to TENANTFLOW_HOME).",
     )
-    kms_key_id: str | None = Field(default=None, description="KMS key id for SSE-KMS on s3 landing.")
+    kms_key_id: str | None = Field(
+        default=None, description="KMS key id/ARN: every object landed on s3 is written with SSE-KMS under it."
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, le=3650,
+        description="Raw batches, rejects and stale staging older than this are deleted by the land task.",
+    )
 
     @field_validator("landing")
     @classmethod
@@ -149,19 +155,58 @@ class SqlSource(Model):
         return self
 
 
+COLUMN_TYPE_PATTERN = (
+    r"^(string|int32|int64|float32|float64|boolean|date|timestamp|timestamptz|decimal\(\d{1,2},\s*\d{1,2}\))$"
+)
+
+
 class FilesSource(Model):
     kind: Literal["files"]
     path: str = Field(
         min_length=1,
         description="Local path (relative to TENANTFLOW_HOME) or s3:// URI; glob patterns allowed.",
     )
-    format: Literal["csv", "json", "parquet"]
+    format: Literal["csv", "json", "parquet", "avro"]
     connection_id: str | None = Field(default=None, description="AWS connection for s3:// paths.")
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
+    csv_header: bool = Field(default=True, description="CSV: the first line names the columns (else col_1, col_2…).")
+    encoding: str = Field(default="utf-8", description="CSV: text encoding of the files, e.g. latin-1, utf-16.")
+    column_types: dict[str, Annotated[str, Field(pattern=COLUMN_TYPE_PATTERN)]] = Field(
+        default_factory=dict,
+        description="Declared column types (string, int32, int64, float32, float64, boolean, date, timestamp, "
+        "timestamptz, decimal(p,s)); values that do not convert are bad rows.",
+    )
+    on_bad_rows: Literal["fail", "reject"] = Field(
+        default="fail",
+        description="fail: the first malformed row fails the task, naming file, row and value; reject: malformed "
+        "rows go to the pipeline's reject location with reasons and counts, the rest loads.",
+    )
+    max_rejected_rows: int | None = Field(
+        default=None, ge=0, description="With on_bad_rows: reject, fail the run when more rows than this are rejected."
+    )
     reload_all: bool = Field(
         default=False,
         description="Read every matching file on each run; by default append/merge pipelines read only new files.",
     )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, latin-1, utf-16, cp1252") from None
+        return value
+
+    @model_validator(mode="after")
+    def _options_match_format(self) -> FilesSource:
+        if self.format != "csv" and (not self.csv_header or self.csv_delimiter != "," or self.encoding != "utf-8"):
+            raise ValueError(f"csv_header, csv_delimiter and encoding apply to format 'csv', not {self.format!r}")
+        if self.max_rejected_rows is not None and self.on_bad_rows != "reject":
+            raise ValueError("max_rejected_rows applies with `on_bad_rows: reject`")
+        return self
 
 
 class Pagination(Model):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tenantflow.landing.batch import BatchLocation, Manifest, describe_schema, read_manifest, write_manifest
-from tenantflow.landing.storage import filesystem, join
+from tenantflow.landing.storage import filesystem, join, make_dirs, move, remove_dir
 from tenantflow.landing.writer import StagedParts, write_parts
 
 if TYPE_CHECKING:
@@ -55,10 +56,11 @@ class LandingHook:
         return self
 
     def stage(self, tables: Iterable[pa.Table], *, cursor: str | None) -> StagedParts:
-        return write_parts(tables, self.location.staging, cursor=cursor)
+        return write_parts(tables, self.location.staging, cursor=cursor, kms_key_id=self.location.kms_key_id)
 
     def publish(
-        self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None
+        self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None,
+        rejected_rows: int = 0,
     ) -> Manifest:
         """Move staged parts into the batch folder, then write the manifest (idempotent)."""
         import pyarrow.parquet as pq
@@ -69,21 +71,22 @@ class LandingHook:
             return existing
         fs, staging = filesystem(self.location.staging)
         _, final = filesystem(self.location.final)
-        fs.create_dir(final, recursive=True)
+        make_dirs(self.location.final)
         rows, schema = 0, None
         for name in files:
-            src, dst = join(staging, name), join(final, name)
-            fs.move(src, dst)
+            dst = join(final, name)
+            move(join(self.location.staging, name), join(self.location.final, name), self.location.kms_key_id)
             metadata = pq.read_metadata(dst, filesystem=fs)
             rows += metadata.num_rows
             schema = metadata.schema.to_arrow_schema() if schema is None else schema
         manifest = Manifest(
             run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
             source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],
-            source_files=list(source_files or []),
+            source_files=list(source_files or []), rejected_rows=rejected_rows,
+            landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         write_manifest(self.location, manifest)
-        fs.delete_dir(staging)
+        remove_dir(self.location.staging)
         log.info("landed %d rows in %d file(s) at %s", rows, len(files), self.location.final)
         return manifest
 
