@@ -377,6 +377,15 @@ class Target(Model):
     table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     mode: Literal["append", "merge", "overwrite"]
     merge_keys: tuple[str, ...] = ()
+    delete_flag: str | None = Field(
+        default=None,
+        description="merge: a boolean source column; rows where it is true delete their key from the table "
+        "(the column itself is not stored).",
+    )
+    overwrite_scope: Literal["table", "partitions"] = Field(
+        default="table",
+        description="overwrite: replace the whole table, or only the partitions the batch has rows for.",
+    )
     partition_by: tuple[PartitionField, ...] = ()
     comment: str | None = None
     schema_policy: Literal["evolve", "freeze", "discard_columns"] = Field(
@@ -390,6 +399,10 @@ class Target(Model):
             raise ValueError("mode 'merge' needs `merge_keys` (the columns that identify a row)")
         if self.mode != "merge" and self.merge_keys:
             raise ValueError(f"`merge_keys` only applies to mode 'merge', not {self.mode!r}")
+        if self.delete_flag is not None and self.mode != "merge":
+            raise ValueError(f"`delete_flag` only applies to mode 'merge', not {self.mode!r}")
+        if self.overwrite_scope == "partitions" and (self.mode != "overwrite" or not self.partition_by):
+            raise ValueError("`overwrite_scope: partitions` needs mode 'overwrite' and a `partition_by`")
         return self
 
 
