@@ -157,15 +157,24 @@ def plan_masking(findings: Iterable[ColumnFinding], declared: Mapping[str, str],
     return plan
 
 
-def masked_sample(value: str, pii_type: str | None = None) -> str:
-    """A log-safe rendering of one value: ``j***@example.com``, ``**** **** **** 4242``.
+def _mask_email(value: str) -> str:
+    local, _, domain = value.rpartition("@")
+    return f"{local[:1]}***@{domain}"
 
-    Emails keep the first character and the domain; anything else keeps at most the last 4
-    letters/digits (and never more than half of them) with separators left in place.
-    """
-    if pii_type == "email" and "@" in value:
-        local, _, domain = value.rpartition("@")
-        return f"{local[:1]}***@{domain}"
+
+def _mask_ipv4(value: str) -> str:
+    return "***.***.***." + value.rsplit(".", 1)[-1]
+
+
+def _mask_ipv6(value: str) -> str:
+    import ipaddress
+
+    # exploded, so a short form such as "::1" is not left readable inside its own mask
+    last = ipaddress.ip_address(value.split("%")[0]).exploded.rsplit(":", 1)[-1]
+    return "****:" * 7 + last
+
+
+def _mask_generic(value: str) -> str:
     alnum = sum(ch.isalnum() for ch in value)
     keep = min(KEEP_LAST, alnum // 2)
     out, seen = [], 0
@@ -176,3 +185,18 @@ def masked_sample(value: str, pii_type: str | None = None) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+SAMPLE_MASKERS: dict[str, Callable[[str], str]] = {"email": _mask_email, "ipv4": _mask_ipv4, "ipv6": _mask_ipv6}
+
+
+def masked_sample(value: str, pii_type: str | None = None) -> str:
+    """A log-safe rendering of one value: ``j***@example.com``, ``**** **** **** 4242``.
+
+    Emails keep the first character and the domain; IP addresses keep their last group; anything
+    else keeps at most the last 4 letters/digits (never more than half of them), separators in place.
+    """
+    try:
+        return SAMPLE_MASKERS.get(pii_type or "", _mask_generic)(value)
+    except ValueError:
+        return _mask_generic(value)
