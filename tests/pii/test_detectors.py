@@ -87,6 +87,9 @@ def test_contains_semantics_finds_embedded_pii_but_not_glued_digits() -> None:
     assert find_in_text("mail: jane@example.org.") == ("email", "jane@example.org")
     assert find_in_text("order ORD-2024-000123 shipped 2024-01-15, v1.2.3") is None
     assert find_in_text("ref X4242424242424242Y") is None  # glued to letters: an id, not a card
+    assert find_in_text("scores 12 34 56 78 90 11 22 today") is None  # a run of numbers, not a phone
+    assert find_in_text("built with 1.1.1.1.1") is None  # a version, not an IP address
+    assert find_in_text("host 10.0.0.1. Retry") == ("ipv4", "10.0.0.1")
 
 
 def test_whole_value_semantics_ignore_embedded_pii() -> None:
