@@ -205,7 +205,7 @@ US_SSN = Detector("us_ssn", re.compile(r"\d{3}-\d{2}-\d{4}"), ssn_valid)
 IPV4 = Detector("ipv4", re.compile(r"(?:\d{1,3}\.){3}\d{1,3}"), _ip_valid(4))
 IPV6 = Detector(
     "ipv6",
-    re.compile(r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%\w+)?"),
+    re.compile(r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?:%\w+)?"),
     _ip_valid(6),
 )
 # International: "+" then 8-15 digits in groups. National: 2-4 digit groups joined by ONE consistent
