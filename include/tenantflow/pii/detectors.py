@@ -5,8 +5,9 @@ Two deliberate match semantics:
 * **whole value** (:func:`classify_value`, :meth:`Detector.matches`) — the stripped value *is* one PII
   item (a column of emails). This is what decides how a column gets masked as a whole.
 * **contains** (:func:`find_in_text`, :meth:`Detector.search`) — free text that *embeds* PII
-  ("call me on +44 20 7946 0958"). Candidates must stand alone (no letter/digit glued on either side)
-  and pass the validator, so an order number or a date inside a sentence does not count.
+  ("call me on +44 20 7946 0958"). Candidates must stand alone (no letter or digit touching them, no
+  separator-then-digit continuing them) and pass the validator, so an order number, a date or a run
+  of numbers inside a sentence does not count.
 
 Registry order is priority order: a value matching several detectors is classified by the first
 (most specific, validated) one; phone comes last because its shape is the loosest.
@@ -55,16 +56,10 @@ def _glued(text: str, start: int, end: int) -> bool:
     """A candidate is part of something longer: a letter/digit touches it, or a separator then a digit
     (so "12 34 56 78 90 11" or "1.1.1.1.1" are not read as a phone or an IP address)."""
     before, after = text[max(start - 2, 0) : start], text[end : end + 2]
-    return bool(
-        before[-1:].isalnum()
-        or after[:1].isalnum()
-        or len(before) == 2
-        and before[1] in _SEPARATORS
-        and before[0].isdigit()
-        or len(after) == 2
-        and after[0] in _SEPARATORS
-        and after[1].isdigit()
-    )
+    touching = before[-1:].isalnum() or after[:1].isalnum()
+    continued_before = len(before) == 2 and before[1] in _SEPARATORS and before[0].isdigit()
+    continued_after = len(after) == 2 and after[0] in _SEPARATORS and after[1].isdigit()
+    return touching or continued_before or continued_after
 
 
 _REGISTRY: dict[str, Detector] = {}
