@@ -10,6 +10,7 @@ from tenantflow.pii.classification import (
     rank,
     require_masked,
     table_properties,
+    write_to_iceberg,
 )
 from tenantflow.pii.scan import ColumnFinding
 
@@ -71,3 +72,42 @@ def test_allowed_loads(plan: dict[str, str], classification: str, columns: dict[
 def test_declared_none_counts_as_unmasked() -> None:
     with pytest.raises(UnmaskedPiiError, match="'email'"):
         require_masked([EMAIL], {"email": "none"}, "internal")
+
+
+@pytest.fixture
+def iceberg_table(tmp_path):
+    import pyarrow as pa
+
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.config.models import CatalogSettings
+
+    settings = CatalogSettings(
+        type="sql", properties={"uri": "sqlite:///{home}/catalog.db", "warehouse": "file://{home}/warehouse"}
+    )
+    catalog = open_catalog("test", settings, str(tmp_path))
+    catalog.create_namespace("finance")
+    data = pa.table({"id": pa.array([1], pa.int64()), "email": ["0f3a..."], "card": ["***4242"]})
+    table = catalog.create_table("finance.payments", schema=data.schema)
+    table.append(data)
+    return catalog
+
+
+def test_properties_and_column_docs_land_on_a_real_iceberg_table(iceberg_table) -> None:
+    props = table_properties(
+        "internal", {"card": "highly_restricted"}, findings=[EMAIL, CARD], plan={"email": "hash", "card": "partial"}
+    )
+    table = iceberg_table.load_table("finance.payments")
+    changed = write_to_iceberg(table, props)
+    assert changed["doc:email"] == "classification=internal; pii=email; masking=hash"
+
+    reloaded = iceberg_table.load_table("finance.payments")
+    assert {k: v for k, v in reloaded.properties.items() if k.startswith("tenantflow.")} == props
+    docs = {field.name: field.doc for field in reloaded.schema().fields}
+    assert docs == {
+        "id": None,
+        "email": "classification=internal; pii=email; masking=hash",
+        "card": "classification=highly_restricted; pii=credit_card; masking=partial",
+    }
+    snapshots = len(reloaded.metadata.metadata_log)
+    assert write_to_iceberg(reloaded, props) == {}  # idempotent: nothing to commit on a re-run
+    assert len(iceberg_table.load_table("finance.payments").metadata.metadata_log) == snapshots

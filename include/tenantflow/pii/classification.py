@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from tenantflow.config.models import Classification
 
 if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
     from tenantflow.pii.scan import ColumnFinding
 
 ORDER: tuple[Classification, ...] = (
@@ -140,3 +142,26 @@ def require_masked(
         "or set `pii.auto: hash` to mask every detected column, or raise `classification` "
         "(of the pipeline, or of the column under pii.columns) to 'restricted'."
     )
+
+
+def write_to_iceberg(table: Table, properties: Mapping[str, str]) -> dict[str, str]:
+    """Set the classification properties on an Iceberg table and mirror them as column docs.
+
+    One transaction; only changed properties and docs are written, so a re-run commits nothing. Column
+    properties of columns the table does not have (e.g. dropped ones) are written as properties only.
+    Returns what changed (properties and ``doc:<column>`` entries).
+    """
+    changed = {k: v for k, v in properties.items() if table.properties.get(k) != v}
+    fields = {field.name: field for field in table.schema().fields}
+    docs = {
+        column: doc for column, doc in column_docs(properties).items() if column in fields and fields[column].doc != doc
+    }
+    if changed or docs:
+        with table.transaction() as tx:
+            if changed:
+                tx.set_properties(**changed)
+            if docs:
+                with tx.update_schema() as update:
+                    for column, doc in docs.items():
+                        update.update_column(column, doc=doc)
+    return {**changed, **{f"doc:{column}": doc for column, doc in docs.items()}}
