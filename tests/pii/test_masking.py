@@ -99,3 +99,19 @@ def test_masked_sample_for_logs() -> None:
     assert masked_sample("10.0.0.1", "ipv4") == "***.***.***.1"
     assert masked_sample("::1", "ipv6") == "****:****:****:****:****:****:****:0001"
     assert masked_sample("10.0.0.1") == "**.*.0.1"  # generic: never more than half of a short value
+
+
+@pytest.mark.parametrize(
+    "arrow_type",
+    [pa.large_string(), pa.string_view(), pa.dictionary(pa.int32(), pa.string())],
+    ids=["large_string", "string_view", "dictionary"],
+)
+def test_every_arrow_string_layout_masks_the_same(arrow_type: pa.DataType) -> None:
+    from tenantflow.pii.scan import scan_table
+
+    plain = pa.table({"e": ["ann@example.com", None, "bob@example.org"]})
+    other = pa.table({"e": plain["e"].cast(arrow_type)})
+    for method in ("hash", "partial", "redact"):
+        expected = apply_masking(plain, {"e": method}, FINANCE)["e"].to_pylist()
+        assert apply_masking(other, {"e": method}, FINANCE)["e"].to_pylist() == expected, method
+    assert scan_table(other) == scan_table(plain)

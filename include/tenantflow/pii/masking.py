@@ -31,6 +31,7 @@ class MaskingError(ValueError):
 
 
 def _as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """string or large_string (kept: big chunks may not fit 32-bit offsets); anything else cast to string."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -102,9 +103,10 @@ def partial_column(column: pa.ChunkedArray, secret: bytes | None = None) -> pa.C
     column = _as_strings(column)
     lengths = pc.utf8_length(column)
     long_enough = pc.greater(lengths, KEEP_LAST)
-    stars = pc.binary_repeat(pa.scalar("*"), pc.if_else(long_enough, pc.subtract(lengths, KEEP_LAST), lengths))
-    tail = pc.if_else(long_enough, pc.utf8_slice_codeunits(column, start=-KEEP_LAST), pa.scalar(""))
-    return pc.binary_join_element_wise(stars, tail, pa.scalar(""))
+    star, empty = pa.scalar("*", column.type), pa.scalar("", column.type)
+    stars = pc.binary_repeat(star, pc.if_else(long_enough, pc.subtract(lengths, KEEP_LAST), lengths))
+    tail = pc.if_else(long_enough, pc.utf8_slice_codeunits(column, start=-KEEP_LAST), empty)
+    return pc.binary_join_element_wise(stars, tail, empty)
 
 
 MASKERS: dict[str, Callable[[pa.ChunkedArray, bytes | None], pa.ChunkedArray]] = {

@@ -113,16 +113,19 @@ def scan_table(
     text_columns = [field.name for field in table.schema if _is_text(field.type)]
     if not text_columns or table.num_rows == 0:
         return []
-    sample = table.select(text_columns).take(pa.array(sample_indices(table.num_rows, sample_rows), pa.int64()))
+    indices = pa.array(sample_indices(table.num_rows, sample_rows), pa.int64())
     findings: list[ColumnFinding] = []
     for name in text_columns:
-        values = [v for v in sample.column(name).to_pylist() if v is not None]
+        column = table.column(name)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.string())  # dictionary / string_view: not every type has a take kernel
+        values = [v for v in column.take(indices).to_pylist() if v is not None]
         findings.extend(scan_values(name, values, min_ratio))
     log.info(
         "PII scan: %d of %d text column(s) flagged on %d sampled row(s): %s",
         len({f.column for f in findings}),
         len(text_columns),
-        sample.num_rows,
+        len(indices),
         "; ".join(f.describe() for f in findings) or "none",
     )
     return findings
