@@ -74,6 +74,13 @@ def test_declared_none_counts_as_unmasked() -> None:
         require_masked([EMAIL], {"email": "none"}, "internal")
 
 
+def test_pii_declared_clear_counts_even_without_a_finding() -> None:
+    with pytest.raises(UnmaskedPiiError, match=r"column 'notes': declared as PII kept clear"):
+        require_masked([], {}, "internal", declared_clear=["notes"])
+    require_masked([], {}, "internal", declared_clear=["notes"], columns={"notes": "restricted"})
+    require_masked([], {}, "restricted", declared_clear=["notes"])
+
+
 @pytest.fixture
 def iceberg_table(tmp_path):
     import pyarrow as pa

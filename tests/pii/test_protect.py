@@ -67,3 +67,11 @@ def test_hash_reads_the_tenants_connection_by_default(batch: pa.Table, monkeypat
         batch, policy, tenant_id="finance", pipeline="payments", classification="public", secret=SECRET
     )
     assert finance.table.equals(explicit.table)
+
+
+def test_detection_off_still_enforces_declared_clear_pii(batch: pa.Table) -> None:
+    policy = PiiPolicy(detect=False, columns={"email": {"method": "none"}, "card": {"method": "drop"}})
+    with pytest.raises(UnmaskedPiiError, match="column 'email': declared as PII kept clear"):
+        protect_batch(batch, policy, tenant_id="finance", pipeline="payments", classification="internal")
+    out = protect_batch(batch, policy, tenant_id="finance", pipeline="payments", classification="restricted")
+    assert out.findings == [] and out.table.column_names == ["id", "email", "ip", "status"]

@@ -118,27 +118,35 @@ def require_masked(
     *,
     pipeline: str = "pipeline",
     columns: Mapping[str, str | Classification] | None = None,
+    declared_clear: Iterable[str] = (),
 ) -> None:
     """Raise :class:`UnmaskedPiiError` if unmasked PII would load below ``restricted``.
 
+    PII is what the scan found plus ``declared_clear``: columns the config declares as PII kept clear
+    (method ``none``), which count even when detection is off or finds nothing.
     The message names the pipeline, columns, PII types and counts — never a value — and how to fix it.
     """
     leaks = unmasked_findings(findings, plan, classification, columns)
-    if not leaks:
-        return
     lines = [
         f"  - column {f.column!r}: {f.pii_type} in {f.matched}/{f.sampled} sampled values"
         f" (column classified {column_level(f.column, classification, columns).value!r})"
         for f in leaks
     ]
-    first = leaks[0].column
+    flagged = [f.column for f in leaks]
+    for column in declared_clear:
+        level = column_level(column, classification, columns)
+        if column not in flagged and plan.get(column, "none") == "none" and rank(level) < rank(PII_FLOOR):
+            lines.append(f"  - column {column!r}: declared as PII kept clear (method none), classified {level.value!r}")
+            flagged.append(column)
+    if not flagged:
+        return
     raise UnmaskedPiiError(
         f"pipeline {pipeline!r} would load unmasked PII into a table classified "
         f"{Classification(classification).value!r}"
         f" (unmasked PII needs {PII_FLOOR.value!r} or above):\n"
         + "\n".join(lines)
         + "\nFix one of: declare masking for the column in the pipeline YAML, e.g.\n"
-        f"  pii:\n    columns:\n      {first}: {{method: hash}}   # or redact, partial, drop\n"
+        f"  pii:\n    columns:\n      {flagged[0]}: {{method: hash}}   # or redact, partial, drop\n"
         "or set `pii.auto: hash` to mask every detected column, or raise `classification` "
         "(of the pipeline, or of the column under pii.columns) to 'restricted'."
     )

@@ -57,7 +57,8 @@ def protect_batch(
     findings = scan_table(table, sample_rows=policy.sample_rows, min_ratio=policy.min_ratio) if policy.detect else []
     plan = plan_masking(findings, policy.declared_methods(), policy.auto)
     columns = policy.column_classifications()
-    require_masked(findings, plan, classification, pipeline=pipeline, columns=columns)
+    declared_clear = [c for c, m in policy.declared_methods().items() if m == "none" and c in table.column_names]
+    require_masked(findings, plan, classification, pipeline=pipeline, columns=columns, declared_clear=declared_clear)
     key: bytes | None = None
     if "hash" in plan.values():
         if secret is None:
