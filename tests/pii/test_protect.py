@@ -75,3 +75,10 @@ def test_detection_off_still_enforces_declared_clear_pii(batch: pa.Table) -> Non
         protect_batch(batch, policy, tenant_id="finance", pipeline="payments", classification="internal")
     out = protect_batch(batch, policy, tenant_id="finance", pipeline="payments", classification="restricted")
     assert out.findings == [] and out.table.column_names == ["id", "email", "ip", "status"]
+
+
+def test_declared_columns_missing_from_the_batch_are_skipped_with_a_warning(batch, caplog) -> None:
+    policy = PiiPolicy(auto="redact", columns={"fax": {"method": "hash"}})
+    out = protect_batch(batch, policy, tenant_id="finance", pipeline="payments", classification="internal")
+    assert "fax" not in out.plan and out.plan == {"email": "redact", "card": "redact", "ip": "redact"}
+    assert "pii.columns ['fax'] are not in this batch" in caplog.text

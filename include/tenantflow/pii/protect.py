@@ -56,6 +56,10 @@ def protect_batch(
     """
     findings = scan_table(table, sample_rows=policy.sample_rows, min_ratio=policy.min_ratio) if policy.detect else []
     plan = plan_masking(findings, policy.declared_methods(), policy.auto)
+    absent = sorted(set(plan) - set(table.column_names))
+    if absent:  # nothing to mask (the source no longer sends them); keep loading, but say so
+        log.warning("%s: pii.columns %s are not in this batch; nothing to mask there", pipeline, absent)
+        plan = {column: method for column, method in plan.items() if column not in absent}
     columns = policy.column_classifications()
     declared_clear = [c for c, m in policy.declared_methods().items() if m == "none" and c in table.column_names]
     require_masked(findings, plan, classification, pipeline=pipeline, columns=columns, declared_clear=declared_clear)
