@@ -85,6 +85,7 @@ def demo_sources() -> dict[str, int]:
     os.environ["AIRFLOW_CONN_HEALTHCARE__CLINIC"] = (
         f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
     )
+    os.environ["AIRFLOW_CONN_FINANCE__PII"] = '{"conn_type": "generic", "password": "finance-test-hmac-key-0123456789"}'
     return counts
 
 

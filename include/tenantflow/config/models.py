@@ -406,6 +406,9 @@ class Target(Model):
         return self
 
 
+from tenantflow.config.privacy import PiiPolicy  # noqa: E402  (privacy reuses Model and Classification above)
+
+
 class PipelineConfig(Model):
     id: str
     description: str = ""
@@ -420,6 +423,7 @@ class PipelineConfig(Model):
     classification: Classification | None = Field(
         default=None, description="Defaults to the tenant's classification."
     )
+    pii: PiiPolicy | None = Field(default=None, description="PII detection, masking and column classification.")
     enabled: bool = True
 
     @field_validator("id")

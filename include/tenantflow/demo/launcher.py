@@ -63,6 +63,8 @@ def demo_env(repo: Path, state: Path, port: int) -> dict[str, str]:
         "AIRFLOW_CONN_HEALTHCARE__CLINIC": (
             f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
         ),
+        # the finance tenant's PII hashing key (HMAC), generated once per demo state
+        "AIRFLOW_CONN_FINANCE__PII": f'{{"conn_type": "generic", "password": "{_secret(state / ".finance_pii")}"}}',
         "GX_ANALYTICS_ENABLED": "False",
         "PYTHONUNBUFFERED": "1",
     }

@@ -109,6 +109,23 @@ class LandingHook:
         prefix = "s3://" if self.location.final.startswith("s3://") else ""
         return [prefix + p for p in paths], schemas
 
+    def sample(self, rows: int) -> pa.Table:
+        """Up to ``rows`` rows spread over the batch's parts (the first rows of each part)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        manifest = self.manifest()
+        if not manifest.files:
+            return pa.table({})
+        fs, final = filesystem(self.location.final)
+        per_part = max(1, rows // len(manifest.files))
+        tables = []
+        for name in manifest.files:
+            with fs.open_input_file(join(final, name)) as handle:
+                batches = pq.ParquetFile(handle).iter_batches(batch_size=per_part)
+                tables.append(pa.Table.from_batches([next(batches)]))
+        return pa.concat_tables(tables, promote_options="permissive")
+
     def read(self) -> pa.Table:
         """The landed batch as one Arrow table (schemas of the parts unified)."""
         import pyarrow as pa

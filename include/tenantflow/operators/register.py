@@ -31,7 +31,13 @@ class RegisterTableOperator(PipelineStageOperator):
             self.log.warning("table %s does not exist (nothing loaded yet): nothing to register",
                              ctx.table_identifier)
             return {"table": ctx.table_identifier, "registered": False}
-        changed = hook.set_properties(table_properties(ctx))
+        properties = table_properties(ctx)
+        current = hook.table().properties.get("tenantflow.classification")
+        if current:  # the load may have raised it (a restricted PII column); never lower it here
+            from tenantflow.pii.classification import highest
+
+            properties["tenantflow.classification"] = str(highest([current, properties["tenantflow.classification"]]))
+        changed = hook.set_properties(properties)
         self.log.info("registered %s (%d propert%s changed)", ctx.table_identifier, len(changed),
                       "y" if len(changed) == 1 else "ies")
         return {"table": ctx.table_identifier, "registered": True, "asset": ctx.asset_uri}
