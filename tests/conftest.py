@@ -95,3 +95,15 @@ def config_tree(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "tenant_configs", tmp_path / "tenant_configs")
     shutil.copytree(REPO / "dags", tmp_path / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """One moto server (S3, KMS, Secrets Manager, Glue…) for the session; tests use their own buckets/names."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -17,15 +17,10 @@ from tenantflow.hooks.guards import TenantIsolationError
 
 
 @pytest.fixture(scope="module")
-def bucket():
+def bucket(moto_endpoint):
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket="acme-retail-drops")
     s3.put_object(Bucket="acme-retail-drops", Key="sales/2026-11-01.csv.gz",
                   Body=gzip.compress(b"sale_id,qty\n1,2\n2,x\n3,4\n"))
@@ -36,8 +31,7 @@ def bucket():
                                                         {"name": "price", "type": "double"}]}
     fastavro.writer(avro, schema, [{"sku": "A", "price": 1.5}, {"sku": "B", "price": 2.0}], codec="deflate")
     s3.put_object(Bucket="acme-retail-drops", Key="products/p.avro", Body=avro.getvalue())
-    yield endpoint
-    server.stop()
+    return moto_endpoint
 
 
 @pytest.fixture

@@ -11,19 +11,13 @@ from tenantflow.landing.batch import BatchLocation
 
 
 @pytest.fixture(scope="module")
-def aws():
+def aws(moto_endpoint):
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket="acme-health-landing")
-    key_id = boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
-    yield endpoint, s3, key_id
-    server.stop()
+    kms = boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-east-1")
+    return moto_endpoint, s3, kms.create_key()["KeyMetadata"]["Arn"]
 
 
 def _objects(s3, prefix=""):
