@@ -1,0 +1,80 @@
+"""Per-column profile of a batch: null rate, distinct count, min/max/mean of numerics, top values.
+
+Top values are the only row values a profile keeps, so they are kept only for low-cardinality
+columns (at most ``profiling.top_values_max_distinct`` distinct values: categories, not people)
+and never for columns listed in ``profiling.exclude`` (those are not profiled at all).
+One row per column plus a ``*`` row carrying the batch's row count.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tenantflow.config.quality_rules import Profiling
+
+TABLE_ROW = "*"
+
+
+def profile_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([
+        ("run_id", pa.string()), ("pipeline", pa.string()), ("profiled_at", pa.timestamp("us", tz="UTC")),
+        ("column", pa.string()), ("type", pa.string()), ("rows", pa.int64()), ("null_count", pa.int64()),
+        ("null_rate", pa.float64()), ("distinct_count", pa.int64()), ("min", pa.float64()),
+        ("max", pa.float64()), ("mean", pa.float64()), ("top_values", pa.string()),
+    ])
+
+
+def _numeric(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+
+
+def profile_column(name: str, column: Any, rows: int, settings: Profiling) -> dict[str, Any]:
+    import pyarrow.compute as pc
+
+    nulls = column.null_count
+    distinct = int(pc.count_distinct(column, mode="only_valid").as_py())
+    row: dict[str, Any] = {"column": name, "type": str(column.type), "rows": rows, "null_count": nulls,
+                           "null_rate": nulls / rows if rows else 0.0, "distinct_count": distinct,
+                           "min": None, "max": None, "mean": None, "top_values": None}
+    if _numeric(column.type) and rows > nulls:
+        bounds = pc.min_max(column)
+        row["min"], row["max"] = float(bounds["min"].as_py()), float(bounds["max"].as_py())
+        row["mean"] = float(pc.mean(column).as_py())
+    if 0 < distinct <= settings.top_values_max_distinct:
+        counts = pc.value_counts(column.drop_null())
+        order = pc.sort_indices(counts.field("counts"), sort_keys="descending")[: settings.top_values]
+        top = counts.take(order)
+        row["top_values"] = json.dumps(
+            [[_plain(v), c] for v, c in zip(top.field("values").to_pylist(), top.field("counts").to_pylist(),
+                                              strict=True)], default=str)
+    return row
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def profile_batch(data: Any, settings: Profiling) -> list[dict[str, Any]]:
+    """Profile rows of a batch (without run id and time, which the store adds)."""
+    rows = data.num_rows
+    out = [{"column": TABLE_ROW, "type": "table", "rows": rows, "null_count": None, "null_rate": None,
+            "distinct_count": None, "min": None, "max": None, "mean": None, "top_values": None}]
+    for name in data.column_names:
+        if name in settings.exclude:
+            continue
+        out.append(profile_column(name, data[name], rows, settings))
+    return out
+
+
+def metric_of(profile_row: dict[str, Any], metric: str) -> float | None:
+    """The anomaly metric a stored profile row holds (row_count on '*', null_rate/mean on the column)."""
+    kind = metric.partition(":")[0]
+    if kind == "row_count":
+        return float(profile_row["rows"])
+    value = profile_row["null_rate" if kind == "null_rate" else "mean"]
+    return None if value is None else float(value)
