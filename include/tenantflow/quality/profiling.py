@@ -1,7 +1,8 @@
 """Per-column profile of a batch: null rate, distinct count, min/max/mean of numerics, top values.
 
 Top values are the only row values a profile keeps, so they are kept only for low-cardinality
-columns (at most ``profiling.top_values_max_distinct`` distinct values: categories, not people)
+columns (at most ``profiling.top_values_max_distinct`` distinct values, and at most half as many
+distinct values as non-null rows: categories, not people), only values seen in two rows or more,
 and never for columns listed in ``profiling.exclude`` (those are not profiled at all).
 One row per column plus a ``*`` row carrying the batch's row count.
 """
@@ -45,14 +46,20 @@ def profile_column(name: str, column: Any, rows: int, settings: Profiling) -> di
         bounds = pc.min_max(column)
         row["min"], row["max"] = float(bounds["min"].as_py()), float(bounds["max"].as_py())
         row["mean"] = float(pc.mean(column).as_py())
-    if 0 < distinct <= settings.top_values_max_distinct:
+    if categorical(distinct, rows - nulls, settings):
         counts = pc.value_counts(column.drop_null())
-        order = pc.sort_indices(counts.field("counts"), sort_keys="descending")[: settings.top_values]
+        counts = counts.filter(pc.greater_equal(counts.field("counts"), 2))  # a value seen once may identify
+        order = pc.array_sort_indices(counts.field("counts"), order="descending")[: settings.top_values]
         top = counts.take(order)
         row["top_values"] = json.dumps(
             [[_plain(v), c] for v, c in zip(top.field("values").to_pylist(), top.field("counts").to_pylist(),
                                               strict=True)], default=str)
     return row
+
+
+def categorical(distinct: int, values: int, settings: Profiling) -> bool:
+    """Low cardinality, in absolute terms and against the batch: categories, not identifiers."""
+    return 0 < distinct <= settings.top_values_max_distinct and 2 * distinct <= values
 
 
 def _plain(value: Any) -> Any:
