@@ -113,3 +113,52 @@ def test_condition_on_a_missing_column_fails_with_a_reason(batch):
     rules = RULES.validate_python([{"rule": "condition", "expression": "end_date >= begin_date"}])
     outcome = run_quality(batch, rules, suite_name="t", now=NOW).outcomes[0]
     assert not outcome.success and "could not evaluate: column 'begin_date' is not in the batch" in outcome.detail
+
+
+@pytest.fixture(scope="module")
+def landed(batch, tmp_path_factory):
+    """The same batch as landed Parquet parts (two files), as the quality task scans large batches."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("landed")
+    pq.write_table(batch.slice(0, 2), folder / "part-00000.parquet", compression="zstd")
+    pq.write_table(batch.slice(2), folder / "part-00001.parquet", compression="zstd")
+    return ds.dataset(sorted(str(p) for p in folder.glob("*.parquet")), format="parquet")
+
+
+@pytest.mark.parametrize(("rule", "passes", "flagged"), CASES, ids=IDS)
+def test_duckdb_scan_agrees_with_gx(batch, landed, rule, passes, flagged):
+    rules = RULES.validate_python([rule])
+    gx = run_quality(batch, rules, suite_name="t", now=NOW).outcomes[0]
+    scanned = run_quality(landed, rules, suite_name="t", now=NOW, max_gx_rows=0).outcomes[0]
+    expected_engine = "arrow" if rule["rule"] in ("schema", "freshness") else "duckdb"
+    assert scanned.engine == expected_engine
+    assert (scanned.success, scanned.unexpected_count) == (gx.success, gx.unexpected_count), (gx, scanned)
+
+
+def test_duckdb_scan_quarantine_masks_match_the_arrow_engine(batch, landed):
+    rules = RULES.validate_python([
+        {"rule": "not_null", "column": "customer", "severity": "quarantine"},
+        {"rule": "condition", "expression": "end_date >= start_date", "severity": "quarantine"},
+        {"rule": "unique", "column": "order_id", "severity": "quarantine"},
+    ])
+    scanned = run_quality(landed, rules, suite_name="t", now=NOW, max_gx_rows=0)
+    in_memory = run_quality(batch, rules, suite_name="t", now=NOW)
+    assert sorted(scanned.quarantine_masks) == sorted(in_memory.quarantine_masks) == [0, 1]
+    for index, mask in scanned.quarantine_masks.items():
+        failing = scanned.data.filter(mask)["order_id"].to_pylist()
+        assert failing == batch.filter(in_memory.quarantine_masks[index])["order_id"].to_pylist()
+
+
+def test_duckdb_profile_matches_the_exact_profile(batch, landed):
+    from tenantflow.config.models import Profiling
+
+    settings = Profiling(top_values_max_distinct=3)
+    scanned = {r["column"]: r for r in run_quality(landed, [], "t", max_gx_rows=0, profiling=settings).profile}
+    exact = {r["column"]: r for r in run_quality(batch, [], "t", profiling=settings).profile}
+    assert scanned.keys() == exact.keys()
+    for column, row in exact.items():
+        for stat in ("rows", "null_count", "null_rate", "distinct_count", "min", "max", "mean", "top_values"):
+            assert scanned[column][stat] == pytest.approx(row[stat]), (column, stat)
+    assert not any(r["distinct_approx"] for r in scanned.values())  # low cardinality: counted exactly

@@ -29,6 +29,8 @@ class QualityCheckOperator(PipelineStageOperator):
     ui_color = "#fdebd0"
 
     def execute(self, context: Any) -> dict[str, Any]:
+        import pyarrow as pa
+
         from tenantflow.hooks.iceberg import IcebergHook
         from tenantflow.quality.quarantine import split_batch
         from tenantflow.quality.runner import run_quality
@@ -37,17 +39,19 @@ class QualityCheckOperator(PipelineStageOperator):
         ctx, run_id = self.pipeline_ctx, self.run_id(context)
         pipeline = ctx.pipeline
         raw = LandingHook(ctx.batch(run_id))
-        data = raw.read()
+        batch = raw.dataset()  # large batches are scanned, not read (see quality.runner)
         now = dt.datetime.now(dt.UTC)
         store = QualityStore(IcebergHook(ctx).catalog, ctx.namespace)
 
         def history(metric: str) -> list[float]:
             return store.metric_history(pipeline.id, metric, exclude_run_id=run_id)
 
-        report = run_quality(data, pipeline.quality, suite_name=ctx.dag_id, now=now, history=history)
+        profiling = pipeline.profiling if pipeline.profiling.enabled else None
+        report = run_quality(batch if batch is not None else pa.table({}), pipeline.quality, suite_name=ctx.dag_id,
+                             now=now, history=history, profiling=profiling)
         split = None
         if report.quarantine_masks and not report.errors:
-            split = split_batch(data, list(pipeline.quality), report.quarantine_masks, run_id=run_id, now=now)
+            split = split_batch(report.data, list(pipeline.quality), report.quarantine_masks, run_id=run_id, now=now)
         quarantined = split.failing.num_rows if split else 0
         self.log.info("%s", report.summary())
         store.record_results(report, pipeline=pipeline.id, run_id=run_id, at=now, quarantined_rows=quarantined)
@@ -55,11 +59,8 @@ class QualityCheckOperator(PipelineStageOperator):
             failed = ", ".join(o.rule for o in report.errors)
             raise QualityGateFailed(f"{len(report.errors)} error-severity quality rule(s) failed: {failed}; "
                                     "nothing was loaded")
-        if pipeline.profiling.enabled:
-            from tenantflow.quality.profiling import profile_batch
-
-            store.record_profile(profile_batch(data, pipeline.profiling), pipeline=pipeline.id, run_id=run_id,
-                                 at=now)
+        if report.profile is not None:
+            store.record_profile(report.profile, pipeline=pipeline.id, run_id=run_id, at=now)
         if quarantined:
             store.quarantine(pipeline.target.table, split.failing, pipeline=pipeline.id, run_id=run_id)
             raw.publish_derived("approved", [split.passing], source=raw.manifest().source)

@@ -46,7 +46,10 @@ def robust_z(value: float, history: Sequence[float]) -> float:
 
 
 def evaluate(rule: AnomalyRule, data: Any, history: Sequence[float]) -> Check:
-    value = current_metric(rule.metric, data)
+    return evaluate_value(rule, current_metric(rule.metric, data), history)
+
+
+def evaluate_value(rule: AnomalyRule, value: float | None, history: Sequence[float]) -> Check:
     history = list(history)[-rule.window:]
     if len(history) < rule.min_history:
         return Check(True, detail=f"insufficient history ({len(history)} of {rule.min_history} runs)")

@@ -189,14 +189,17 @@ def duplicate_count(data: Any, columns: tuple[str, ...]) -> int:
     return data.num_rows - distinct
 
 
-def _duplicates(rule: q.DuplicatesRule, data: Any, _: Any) -> Check:
-    count = duplicate_count(data, rule.columns)
-    percent = 100.0 * count / data.num_rows if data.num_rows else 0.0
+def duplicates_verdict(rule: q.DuplicatesRule, count: int, rows: int) -> Check:
+    percent = 100.0 * count / rows if rows else 0.0
     if rule.max_percent is not None:
         ok, limit = percent <= rule.max_percent, f"max {rule.max_percent}%"
     else:
         ok, limit = count <= (rule.max_count or 0), f"max {rule.max_count or 0}"
     return Check(ok, unexpected_count=count, detail=f"{count} duplicate row(s), {percent:.2f}% ({limit})")
+
+
+def _duplicates(rule: q.DuplicatesRule, data: Any, _: Any) -> Check:
+    return duplicates_verdict(rule, duplicate_count(data, rule.columns), data.num_rows)
 
 
 def _anomaly(rule: q.AnomalyRule, data: Any, checks: Any) -> Check:

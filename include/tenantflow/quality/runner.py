@@ -1,13 +1,15 @@
-"""Run a pipeline's quality rules on a batch and summarise the outcome.
+"""Run a pipeline's quality rules on a batch, profile it, and summarise the outcome.
 
-Two engines, one outcome shape:
+Three engines, one outcome shape (tests hold them to the same verdicts and counts):
 
-* **Arrow** (``arrow_checks``) evaluates every rule on the batch's Arrow table: per-row failure
-  masks (the rows a quarantine rule sets aside) and batch-level verdicts.
 * **Great Expectations** validates the rules that compile to an expectation (``expectations``)
-  when the batch has at most ``TENANTFLOW_QUALITY_GX_MAX_ROWS`` rows (default 200,000); its verdict
-  and unexpected count are then the rule's outcome. Larger batches are judged by Arrow alone,
-  which tests hold to the same outcomes as GX for every rule type.
+  when the batch has at most ``TENANTFLOW_QUALITY_GX_MAX_ROWS`` rows (default 200,000); its
+  verdict and unexpected count are then the rule's outcome (``engine="gx"``).
+* **Arrow** (``arrow_checks``) evaluates every rule on an in-memory batch: per-row failure masks
+  (the rows a quarantine rule sets aside) and batch-level verdicts; it judges the rules GX has no
+  expectation for, and whole batches passed in as a table above the GX limit.
+* **DuckDB** (``sql_checks``) judges a landed batch (a pyarrow Dataset) above the GX limit in one
+  scan of its Parquet parts, without materialising it; only failed quarantine rules read the rows.
 
 Results carry counts, percentages and aggregate observations only — never row values — so they
 are safe to log and to push to XCom even when a batch holds personal data.
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tenantflow.config.quality_rules import Profiling
 from tenantflow.quality.arrow_checks import Check, CheckInputs, evaluate
 from tenantflow.quality.expectations import compile_rule, describe
 from tenantflow.quality.score import quality_score
@@ -50,8 +53,10 @@ class RuleOutcome:
 class QualityReport:
     rows: int
     outcomes: list[RuleOutcome]
-    # rule index -> failing-row mask (pa.BooleanArray) of failed quarantine rules; never serialised
+    # rule index -> failing-row mask (pa.BooleanArray) of failed quarantine rules, over ``data``
     quarantine_masks: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    data: Any = field(default=None, repr=False, compare=False)  # the batch as read, when it was read
+    profile: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> list[RuleOutcome]:
@@ -106,29 +111,44 @@ def run_quality(
     now: dt.datetime | None = None,
     history: Callable[[str], list[float]] | None = None,
     max_gx_rows: int | None = None,
+    profiling: Profiling | None = None,
 ) -> QualityReport:
-    """Validate a batch (Arrow table or pandas DataFrame) against ``rules``.
+    """Validate a batch (pyarrow Dataset, Arrow table or pandas DataFrame) against ``rules``.
 
-    ``history(metric)`` returns the metric's values of earlier runs (anomaly rules). An empty batch
-    (no new rows, e.g. no new files) has nothing for column rules to check: they are reported as
-    skipped; row_count and row_count anomalies still apply.
+    ``history(metric)`` returns the metric's values of earlier runs (anomaly rules); with
+    ``profiling`` the report carries the batch's column profile. An empty batch (no new rows, e.g.
+    no new files) has nothing for column rules to check: they are reported as skipped; row_count
+    and row_count anomalies still apply.
     """
-    table = _arrow(data)
+    import pyarrow.dataset as ds
+
     inputs = CheckInputs(now=now or dt.datetime.now(dt.UTC), history=history)
+    limit = gx_max_rows() if max_gx_rows is None else max_gx_rows
+    if isinstance(data, ds.Dataset):
+        if data.count_rows() > limit:  # row counts come from the Parquet footers
+            from tenantflow.quality.scan_runner import run_scan
+
+            return run_scan(data, list(rules), inputs, profiling, outcome=_outcome)
+        data = data.to_table()
+    table = _arrow(data)
+    profile = None
+    if profiling is not None:
+        from tenantflow.quality.profiling import profile_batch
+
+        profile = profile_batch(table, profiling)
     if table.num_rows == 0:
-        applies = [(i, r) for i, r in enumerate(rules) if _applies_to_empty(r)]
+        applies = [(i, r) for i, r in enumerate(rules) if applies_to_empty(r)]
         skipped = {i: RuleOutcome(describe(r), r.severity, True, None, None, "skipped: no rows in this batch",
-                                  r.row_level) for i, r in enumerate(rules) if not _applies_to_empty(r)}
+                                  r.row_level) for i, r in enumerate(rules) if not applies_to_empty(r)}
         checked = _outcomes(table, applies, inputs, use_gx=True, suite_name=suite_name)
         merged = {**skipped, **{i: o for i, (o, _) in checked.items()}}
-        return QualityReport(rows=0, outcomes=[merged[i] for i in sorted(merged)])
-    limit = gx_max_rows() if max_gx_rows is None else max_gx_rows
+        return QualityReport(rows=0, outcomes=[merged[i] for i in sorted(merged)], data=table, profile=profile)
     checked = _outcomes(table, list(enumerate(rules)), inputs, use_gx=table.num_rows <= limit,
                         suite_name=suite_name)
     masks = {i: check.failing for i, (outcome, check) in checked.items()
              if rules[i].severity == "quarantine" and not outcome.success and check.failing is not None}
     return QualityReport(rows=table.num_rows, outcomes=[checked[i][0] for i in sorted(checked)],
-                         quarantine_masks=masks)
+                         quarantine_masks=masks, data=table, profile=profile)
 
 
 def _arrow(data: Any) -> Any:
@@ -139,7 +159,7 @@ def _arrow(data: Any) -> Any:
     return pa.Table.from_pandas(data, preserve_index=False)
 
 
-def _applies_to_empty(rule: Any) -> bool:
+def applies_to_empty(rule: Any) -> bool:
     return rule.rule == "row_count" or (rule.rule == "anomaly" and rule.metric == "row_count")
 
 
@@ -161,11 +181,15 @@ def _outcomes(
             elif success != check.success:
                 log.warning("%s: GX and Arrow disagree (gx=%s, arrow=%s); GX's verdict stands",
                             describe(rule), success, check.success)
-        percent = None if count is None or not rule.row_level else (100.0 * count / rows if rows else 0.0)
         detail = check.detail or (gx or {}).get("observed", "")
-        out[index] = (RuleOutcome(describe(rule), rule.severity, bool(success), count, percent, detail,
-                                  rule.row_level, engine), check)
+        out[index] = (_outcome(rule, rows, bool(success), count, detail, engine), check)
     return out
+
+
+def _outcome(rule: Any, rows: int, success: bool, count: int | None, detail: str, engine: str) -> RuleOutcome:
+    """A rule's outcome; a row-level rule's unexpected percent is its share of the batch's rows."""
+    percent = None if count is None or not rule.row_level else (100.0 * count / rows if rows else 0.0)
+    return RuleOutcome(describe(rule), rule.severity, success, count, percent, detail, rule.row_level, engine)
 
 
 def _validate_gx(table: Any, rules: list[tuple[int, Any]], now: dt.datetime, suite_name: str) -> dict[int, dict]:
