@@ -9,9 +9,15 @@ import pyarrow as pa
 import pytest
 from pydantic import TypeAdapter
 
+from quality.catalog_fixture import quality_store
 from tenantflow.config.models import Profiling, QualityRule
 from tenantflow.quality.profiling import profile_batch
 from tenantflow.quality.runner import run_quality
+
+
+@pytest.fixture
+def store(tmp_path):
+    return quality_store(tmp_path)
 
 RULES = TypeAdapter(list[QualityRule])
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -6,9 +6,16 @@ import datetime as dt
 import json
 
 import pyarrow as pa
+import pytest
 
+from quality.catalog_fixture import quality_store
 from tenantflow.config.models import Profiling
 from tenantflow.quality.profiling import profile_batch
+
+
+@pytest.fixture
+def store(tmp_path):
+    return quality_store(tmp_path)
 
 BATCH = pa.table({
     "id": [1, 2, 3, 4, 5, 6],
