@@ -86,3 +86,22 @@ def test_less_history_than_min_history_passes_with_a_reason(store):
 def test_history_is_per_pipeline_and_excludes_the_current_run(history):
     assert len(history.metric_history("orders", "row_count", exclude_run_id="run-3")) == 19
     assert history.metric_history("customers", "row_count", exclude_run_id="x") == []
+
+
+def test_the_duckdb_scan_judges_anomalies_like_arrow(history, tmp_path):
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    def lookup(metric: str) -> list[float]:
+        return history.metric_history("orders", metric, exclude_run_id="today")
+
+    batches = {"normal": batch(1000, random.Random(3)), "spike": batch(1000, random.Random(3), mean=160.0)}
+    for name, data in batches.items():
+        pq.write_table(data, tmp_path / f"{name}.parquet")
+        landed = ds.dataset(str(tmp_path / f"{name}.parquet"), format="parquet")
+        rules = RULES.validate_python(RULE_SET)
+        scanned = run_quality(landed, rules, suite_name="t", history=lookup, max_gx_rows=0)
+        in_memory = check(history, data)
+        assert {o.engine for o in scanned.outcomes} == {"duckdb"}
+        assert [(o.success, o.detail) for o in scanned.outcomes] == [(o.success, o.detail) for o in in_memory.outcomes]
+        assert all(o.success for o in scanned.outcomes) is (name == "normal")
