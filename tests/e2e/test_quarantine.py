@@ -115,6 +115,10 @@ def test_a_retried_quality_task_adds_nothing(quarantined, monkeypatch):
     summary = QualityCheckOperator(task_id="validate", pipeline_ctx=ctx).execute({"run_id": quarantined["run_id"]})
     assert summary["quarantined_rows"] == before[0] > 0
     assert counts() == before
+    # the XCom summary carries counts only: no SKU, timestamp or other row value of the batch
+    assert "SKU-" not in json.dumps(summary) and "2026-" not in json.dumps(summary)
+    assert set(summary) == {"rows", "score", "passed", "failed_error", "failed_warn", "failed_quarantine", "rules",
+                            "quarantined_rows"}
 
 
 def test_results_are_recorded_with_the_documented_score(quarantined):
