@@ -285,76 +285,27 @@ class Incremental(Model):
     full_refresh: bool = Field(default=False, description="Ignore the watermark and read everything once more.")
 
 
-Severity = Literal["error", "warn"]
+# Quality rules live in quality_rules.py (re-exported here: one place to import config models from).
+from tenantflow.config.quality_rules import (  # noqa: E402
+    AcceptedValuesRule,
+    AnomalyRule,
+    ConditionRule,
+    DuplicatesRule,
+    FreshnessRule,
+    NotNullRule,
+    Profiling,
+    QualityRule,
+    RangeRule,
+    RegexRule,
+    RowCountRule,
+    SchemaRule,
+    Severity,
+    UniqueRule,
+)
 
-
-class _Rule(Model):
-    severity: Severity = "error"
-
-
-class NotNullRule(_Rule):
-    rule: Literal["not_null"]
-    column: str
-
-
-class UniqueRule(_Rule):
-    rule: Literal["unique"]
-    column: str
-
-
-class RangeRule(_Rule):
-    rule: Literal["range"]
-    column: str
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _bounds(self) -> RangeRule:
-        if self.min is None and self.max is None:
-            raise ValueError("range needs `min`, `max` or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"range min {self.min} is greater than max {self.max}")
-        return self
-
-
-class RegexRule(_Rule):
-    rule: Literal["regex"]
-    column: str
-    pattern: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from None
-        return value
-
-
-class AcceptedValuesRule(_Rule):
-    rule: Literal["accepted_values"]
-    column: str
-    values: tuple[str | int | float | bool, ...] = Field(min_length=1)
-
-
-class RowCountRule(_Rule):
-    rule: Literal["row_count"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> RowCountRule:
-        if self.min is None and self.max is None:
-            raise ValueError("row_count needs `min`, `max` or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"row_count min {self.min} is greater than max {self.max}")
-        return self
-
-
-QualityRule = Annotated[
-    NotNullRule | UniqueRule | RangeRule | RegexRule | AcceptedValuesRule | RowCountRule,
-    Field(discriminator="rule"),
+__all__ = [
+    "AcceptedValuesRule", "AnomalyRule", "ConditionRule", "DuplicatesRule", "FreshnessRule", "NotNullRule",
+    "Profiling", "QualityRule", "RangeRule", "RegexRule", "RowCountRule", "SchemaRule", "Severity", "UniqueRule",
 ]
 
 
@@ -418,6 +369,7 @@ class PipelineConfig(Model):
     source: Source
     incremental: Incremental | None = None
     quality: tuple[QualityRule, ...] = ()
+    profiling: Profiling = Field(default_factory=Profiling, description="Per-column profile of every batch.")
     target: Target
     engine: Engine | None = Field(default=None, description="Defaults to the tenant's default_engine.")
     classification: Classification | None = Field(

@@ -13,6 +13,7 @@ from tenantflow.landing.writer import StagedParts, write_parts
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +130,20 @@ class LandingHook:
     def read(self) -> pa.Table:
         """The landed batch as one Arrow table (schemas of the parts unified)."""
         import pyarrow as pa
+
+        dataset = self.dataset()
+        return pa.table({}) if dataset is None else dataset.to_table()
+
+    def dataset(self) -> ds.Dataset | None:
+        """The landed parts as one pyarrow Dataset (schemas unified, nothing read yet); None if empty."""
+        import pyarrow as pa
         import pyarrow.dataset as ds
 
         manifest = self.manifest()
         if not manifest.files:
-            return pa.table({})
+            return None
         fs, final = filesystem(self.location.final)
         paths = [join(final, name) for name in manifest.files]
         schemas = [ds.dataset(p, filesystem=fs, format="parquet").schema for p in paths]
         schema = pa.unify_schemas(schemas, promote_options="permissive")
-        return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet").to_table()
+        return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet")
