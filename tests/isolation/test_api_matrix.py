@@ -23,6 +23,7 @@ import psycopg2
 import pytest
 
 from isolation.api_expectations import Grants, Requirement, on_dag, on_dag_entity, on_resource, user_grants
+from isolation.browser import chromium_fixture  # noqa: F401 - the `chromium` fixture
 from isolation.stack import Stack, drop_database, fresh_database, login
 from tenantflow.config.loader import load_all
 from tenantflow.isolation.access_matrix import CREATE, EDIT, READ
@@ -336,3 +337,35 @@ def test_a_tenant_user_cannot_raise_its_own_pool_quota(world: World):
     assert admin.patch("/api/v2/pools/tenant_finance", json={"slots": 99}).status_code == 403
     platform = login(world.base, "platform_admin")
     assert platform.get("/api/v2/pools/tenant_finance").json()["slots"] == world.desired.pools["tenant_finance"]
+
+
+def test_tenant_user_sees_only_its_tenants_dags_in_the_browser(world: World, chromium: str, repo: Path):
+    """The web UI as a person uses it: sign in as finance_engineer, open the DAG list, take a screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    from tenantflow.isolation.desired import demo_password
+
+    artifacts = repo / "test-artifacts" / "isolation"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    screenshot = artifacts / "finance_engineer_dag_list.png"
+    finance = sorted(world.tenants["finance"].dags)
+    others = [d for t, w in world.tenants.items() if t != "finance" for d in w.dags]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{world.base}/auth/login/")
+            page.fill("input[name=username]", "finance_engineer")
+            page.fill("input[name=password]", demo_password("finance_engineer"))
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"{world.base}/dags")
+            for dag_id in finance:
+                page.get_by_text(dag_id, exact=True).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(screenshot), full_page=True)
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    print(f"\nscreenshot of finance_engineer's DAG list: {screenshot}")  # noqa: T201 - the kept artifact
+    assert all(d in text for d in finance), text[:2000]
+    assert not [d for d in others if d in text], f"finance_engineer's DAG list shows other tenants: {text[:2000]}"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from moto.server import ThreadedMotoServer
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +62,14 @@ def secrets_manager():
     server.stop()
 
 
-def test_finance_hook_resolves_its_secret_refuses_retail_and_masks_the_password(secrets_manager, demo_sources):
+def _helm_secrets_config(repo: Path) -> dict[str, str]:
+    values = yaml.safe_load((repo / "helm-values" / "values.yaml").read_text())
+    return values["config"]["secrets"]
+
+
+def test_finance_hook_resolves_its_secret_refuses_retail_and_masks_the_password(
+    secrets_manager, demo_sources, repo: Path
+):
     endpoint, client = secrets_manager
     erp = Path(os.environ["TENANTFLOW_HOME"]) / "sources" / "finance" / "erp.db"
     client.create_secret(Name="airflow/connections/finance__erp", SecretString=json.dumps(
@@ -69,11 +77,11 @@ def test_finance_hook_resolves_its_secret_refuses_retail_and_masks_the_password(
     client.create_secret(Name="airflow/connections/retail__erp", SecretString=json.dumps(
         {"conn_type": "sqlite", "host": "/nonexistent/retail.db", "password": "retail-secret"}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    secrets = _helm_secrets_config(repo)  # the documented deployment settings, pointed at moto
     env.update({
-        "AIRFLOW__SECRETS__BACKEND": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
-        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({
-            "connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables",
-            "endpoint_url": endpoint, "region_name": "us-east-1"}),
+        "AIRFLOW__SECRETS__BACKEND": secrets["backend"],
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
+            {**json.loads(secrets["backend_kwargs"]), "endpoint_url": endpoint, "region_name": "us-east-1"}),
     })
     result = subprocess.run([sys.executable, "-c", HOOK_SCRIPT, PASSWORD], env=env, capture_output=True,
                             text=True, timeout=300)
