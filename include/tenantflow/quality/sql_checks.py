@@ -132,7 +132,7 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
             exprs.update({f"{stat}:{column}": f"CAST({stat.replace('mean', 'avg')}({col}) AS DOUBLE)"
                           for stat in ("min", "max", "mean")})
     connection = duckdb.connect()
-    connection.register("batch", dataset)
+    _register_batch(connection, dataset)
     select = ", ".join(f"{sql} AS {ident(key)}" for key, sql in exprs.items())
     values = dict(zip(exprs, connection.execute(f"SELECT {select} FROM batch").fetchone(), strict=True))
     rows = int(values["rows"])
@@ -158,6 +158,18 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
             to_arrow.remove(index)
     values["connection"] = connection
     return checks, values, to_arrow
+
+
+def _register_batch(connection: Any, dataset: Any) -> None:
+    """``batch`` = the landed parts: DuckDB's own (parallel) Parquet reader for local files, else the Arrow dataset."""
+    from pyarrow import fs as pafs
+
+    files = getattr(dataset, "files", None)
+    if files and isinstance(getattr(dataset, "filesystem", None), pafs.LocalFileSystem):
+        paths = ", ".join(literal(f) for f in files)
+        connection.execute(f"CREATE VIEW batch AS SELECT * FROM read_parquet([{paths}], union_by_name = true)")
+    else:
+        connection.register("batch", dataset)
 
 
 def _flagged_repeats(connection: Any, key: tuple[str, ...]) -> int:
