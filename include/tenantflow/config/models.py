@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tenantflow.config.processing import DatabricksCluster
+from tenantflow.config.transform import Transform
+
 SLUG = r"^[a-z][a-z0-9_]{1,30}[a-z0-9]$"
 _SLUG_RE = re.compile(SLUG)
 
@@ -118,6 +121,9 @@ class TenantConfig(Model):
     storage: Storage
     catalog: CatalogRef
     default_engine: Engine
+    databricks: DatabricksCluster | None = Field(
+        default=None, description="Job cluster of pipelines with engine 'databricks' (connection <tenant>__databricks)."
+    )
     access: Access = Access()
     notifications: tuple[Notification, ...] = ()
     classification: Classification
@@ -357,6 +363,9 @@ class PipelineConfig(Model):
     source: Source
     incremental: Incremental | None = None
     quality: tuple[QualityRule, ...] = ()
+    transform: Transform | None = Field(
+        default=None, description="Spark SQL over the landed batch (relation `batch`) and lookup tables."
+    )
     target: Target
     engine: Engine | None = Field(default=None, description="Defaults to the tenant's default_engine.")
     classification: Classification | None = Field(
