@@ -50,6 +50,7 @@ def run_sql(
         con.register(BATCH_RELATION, batch)
         for name, data in lookups.items():
             con.register(name, data)
+        con.execute("SET TimeZone = 'UTC'")  # Spark's session time zone on Databricks job clusters
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET enable_external_access = false")
