@@ -27,6 +27,16 @@ transform:
 """
 
 
+DOCUMENTATION = """\
+  comment: Online sales enriched with the product category
+  column_comments:
+    revenue: quantity x unit price, rounded to cents
+    no_such_column: ignored with a warning
+  properties:
+    owner_team: retail-analytics
+"""
+
+
 @pytest.fixture(scope="module")
 def transformed(tmp_path_factory, airflow_db, repo):
     import shutil
@@ -39,7 +49,7 @@ def transformed(tmp_path_factory, airflow_db, repo):
     home = tree / "home"
     generate_demo_data(home, scale=0.01)
     sales = tree / "tenant_configs" / "retail" / "pipelines" / "sales.yaml"
-    edit(sales, "target:\n", TRANSFORM.lstrip("\n") + "target:\n")
+    edit(sales, "target:\n", TRANSFORM.lstrip("\n") + "target:\n" + DOCUMENTATION)
     env = {"TENANTFLOW_CONFIG_DIR": str(tree / "tenant_configs"), "TENANTFLOW_HOME": str(home),
            "AIRFLOW__CORE__DAGS_FOLDER": str(tree / "dags")}
     run_cli("tenantflow", "sync", env=env)
@@ -98,3 +108,35 @@ def test_the_run_went_through_the_transform_task_and_kept_its_state(transformed)
     manifest = json.loads((stage / "_manifest.json").read_text())
     assert manifest["source"] == "transform of the raw batch"
     assert manifest["source_files"], "the transformed batch carries the raw batch's loaded files"
+
+
+def test_sync_created_the_namespace_with_ownership(transformed):
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.config.loader import load_platform
+
+    env, home, _ = transformed
+    platform = load_platform(Path(env["TENANTFLOW_CONFIG_DIR"])).config
+    catalog = open_catalog("local", platform.catalogs["local"], str(home))
+    props = catalog.load_namespace_properties("retail")
+    assert props["tenantflow.tenant"] == "retail" and props["tenantflow.classification"] == "internal"
+
+
+def test_tables_command_lists_schema_snapshots_last_load_and_rows(transformed):
+    env, home, _ = transformed
+    listed = json.loads(run_cli("tenantflow", "tables", "retail", "--json", env=env).stdout)
+    by_id = {t["identifier"]: t for t in listed}
+    assert set(by_id) == {"retail.sales", "retail.products"}
+    sales = by_id["retail.sales"]
+    table = open_table("retail.sales", home=str(home))
+    assert sales["rows"] == table.scan().to_arrow().num_rows > 0
+    assert sales["snapshots"] == len(table.snapshots())
+    assert sales["last_run_id"] == last_run_id("retail__sales", env=env)
+    assert sales["last_load"].startswith(("2026", "20"))
+    assert sales["comment"] == "Online sales enriched with the product category"
+    columns = {c["name"]: c for c in sales["columns"]}
+    assert columns["revenue"]["type"] == "decimal(12, 2)"
+    assert columns["revenue"]["comment"] == "quantity x unit price, rounded to cents"
+    assert table.properties["owner_team"] == "retail-analytics"
+    text = run_cli("tenantflow", "tables", "retail", env=env).stdout
+    assert f"retail.sales  pipeline=sales  rows={sales['rows']:,}" in text
+    assert "revenue" in text and "-- quantity x unit price" in text

@@ -339,11 +339,24 @@ class Target(Model):
     mode: Literal["append", "merge", "overwrite"]
     merge_keys: tuple[str, ...] = ()
     partition_by: tuple[PartitionField, ...] = ()
-    comment: str | None = None
+    comment: str | None = Field(default=None, description="Table comment in the catalog.")
+    column_comments: dict[str, str] = Field(default_factory=dict, description="Column name -> comment.")
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="Extra table properties (the 'tenantflow.' prefix is reserved)."
+    )
     schema_policy: Literal["evolve", "freeze", "discard_columns"] = Field(
         default="evolve",
         description="New source columns: add them (evolve), fail with a diff (freeze) or drop them.",
     )
+
+    @field_validator("properties")
+    @classmethod
+    def _no_reserved_properties(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(k for k in value if k.startswith("tenantflow.") or k == "comment")
+        if reserved:
+            raise ValueError(f"properties {reserved} are set by the platform; use `comment` for the table comment "
+                             "and other keys for your own properties")
+        return value
 
     @model_validator(mode="after")
     def _merge_keys(self) -> Target:
@@ -403,7 +416,14 @@ class CatalogSettings(Model):
     type: Literal["sql", "rest", "glue"]
     properties: dict[str, str] = Field(
         default_factory=dict,
-        description="pyiceberg catalog properties; '{home}' is replaced by TENANTFLOW_HOME.",
+        description="pyiceberg catalog properties; '{home}' is replaced by TENANTFLOW_HOME, '{tenant}' by the "
+                    "tenant id and '{workspace}' by the host of the tenant's `connection`.",
+    )
+    connection: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Name of the tenant connection '<tenant>__<connection>' holding the catalog's credentials: "
+                    "rest = workspace host + token (password) or OAuth client id/secret (login/password); "
+                    "glue = AWS access key (login/password) and region (extra).",
     )
 
 

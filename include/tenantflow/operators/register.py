@@ -31,7 +31,10 @@ class RegisterTableOperator(PipelineStageOperator):
             self.log.warning("table %s does not exist (nothing loaded yet): nothing to register",
                              ctx.table_identifier)
             return {"table": ctx.table_identifier, "registered": False}
-        changed = hook.set_properties(table_properties(ctx))
-        self.log.info("registered %s (%d propert%s changed)", ctx.table_identifier, len(changed),
-                      "y" if len(changed) == 1 else "ies")
+        from tenantflow.catalog.registration import apply_column_comments, documented_properties
+
+        changed = hook.set_properties({**documented_properties(ctx.pipeline.target), **table_properties(ctx)})
+        columns = apply_column_comments(hook.table(), ctx.pipeline.target)
+        self.log.info("registered %s (%d propert%s, %d column comment(s) changed)", ctx.table_identifier,
+                      len(changed), "y" if len(changed) == 1 else "ies", len(columns))
         return {"table": ctx.table_identifier, "registered": True, "asset": ctx.asset_uri}
