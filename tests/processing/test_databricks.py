@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from airflow.providers.databricks.triggers.databricks import DatabricksExecutionTrigger
 
-from fakes.databricks_jobs import FakeJobsApi
 from tenantflow.config.loader import load_tenant
+from tenantflow.demo.jobs_api import LocalJobsApi
 from tenantflow.operators.databricks import TenantDatabricksRunOperator
 from tenantflow.pipeline_context import PipelineContext
 from tenantflow.processing import databricks_spec as spec
@@ -46,7 +46,7 @@ def pipeline_ctx(tenant: str, pipeline: str) -> PipelineContext:
 @pytest.fixture
 def workspaces(monkeypatch):
     """One fake workspace per tenant; the tenants' `<tenant>__databricks` connections point at them."""
-    with FakeJobsApi(step_seconds=0.4) as finance, FakeJobsApi(step_seconds=0.4) as healthcare:
+    with LocalJobsApi(step_seconds=0.4) as finance, LocalJobsApi(step_seconds=0.4) as healthcare:
         monkeypatch.setenv("AIRFLOW_CONN_FINANCE__DATABRICKS", finance.connection_uri_json("token-finance"))
         monkeypatch.setenv("AIRFLOW_CONN_HEALTHCARE__DATABRICKS", healthcare.connection_uri_json("token-healthcare"))
         yield {"finance": finance, "healthcare": healthcare}

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import run_cli
 from e2e.helpers import last_run_id, open_table, run_dag
-from fakes.databricks_jobs import FakeJobsApi
+from tenantflow.demo.jobs_api import LocalJobsApi
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ def lab_results_run(tmp_path_factory, airflow_db):
 
     home = tmp_path_factory.mktemp("databricks-home")
     generate_demo_data(home, scale=0.01)
-    with FakeJobsApi(step_seconds=0.3, default_scenario="execute") as workspace:
+    with LocalJobsApi(step_seconds=0.3, default_scenario="execute") as workspace:
         env = {"TENANTFLOW_HOME": str(home),
                "AIRFLOW_CONN_HEALTHCARE__DATABRICKS": workspace.connection_uri_json("token-healthcare")}
         run_cli("tenantflow", "sync", env=env)

@@ -88,8 +88,16 @@ def parse_config(text: str) -> tuple[TenantConfig, PipelineConfig, PlatformConfi
             PlatformConfig.model_validate(data["platform"]))
 
 
+MAX_PARAMETER_BYTES = 10_000  # Databricks' documented cap for a task's parameter list
+
+
 def job_parameters(ctx: PipelineContext, run_id: str, home: str) -> list[str]:
-    return ["--config", serialized_config(ctx), "--run-id", run_id, "--home", home]
+    parameters = ["--config", serialized_config(ctx), "--run-id", run_id, "--home", home]
+    size = len(json.dumps({"parameters": parameters}).encode())
+    if size > MAX_PARAMETER_BYTES:
+        raise ValueError(f"the serialized config of {ctx.dag_id} is {size} bytes; Databricks accepts at most "
+                         f"{MAX_PARAMETER_BYTES} in task parameters (shorten the transform SQL or descriptions)")
+    return parameters
 
 
 def submit_task(ctx: PipelineContext, cluster: DatabricksCluster, run_id: str, home: str) -> dict[str, Any]:

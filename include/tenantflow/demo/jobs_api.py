@@ -1,5 +1,9 @@
 """A local stand-in for one Databricks workspace: the Jobs API 2.2 subset tenantflow uses.
 
+Used by the tests (one per tenant workspace) and by ``make demo``, where the healthcare tenant's
+``healthcare__databricks`` connection points at it so its Databricks pipeline runs on a laptop: the
+stand-in executes the submitted job entry point with this package instead of on a cluster.
+
 Endpoints: ``runs/submit`` (honours ``idempotency_token``), ``runs/get``, ``runs/get-output``,
 ``runs/cancel``. Every request is recorded (path, headers, JSON). Each new run follows a scenario,
 one state every ``step_seconds``:
@@ -47,7 +51,7 @@ class Run:
     thread: threading.Thread | None = None
 
 
-class FakeJobsApi:
+class LocalJobsApi:
     def __init__(self, *, step_seconds: float = 0.3, default_scenario: str = "success") -> None:
         self.step_seconds = step_seconds
         self.default_scenario = default_scenario
@@ -61,7 +65,7 @@ class FakeJobsApi:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> FakeJobsApi:
+    def __enter__(self) -> LocalJobsApi:
         self._thread.start()
         return self
 
@@ -136,7 +140,8 @@ class FakeJobsApi:
 
         task = run.payload["tasks"][0]["python_wheel_task"]
         try:
-            assert task["package_name"] == "tenantflow" and task["entry_point"] == "tenantflow-databricks-job"
+            if (task["package_name"], task["entry_point"]) != ("tenantflow", "tenantflow-databricks-job"):
+                raise ValueError(f"the stand-in only runs tenantflow's job, not {task}")
             databricks_job.main(task["parameters"])
             run.outcome = ("SUCCESS", None)
         except BaseException as exc:  # noqa: BLE001 - the run fails with the job's error, like a workspace
