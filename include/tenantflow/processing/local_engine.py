@@ -1,8 +1,9 @@
 """The local engine: a pipeline's Spark SQL transform run by DuckDB over Arrow data.
 
 The query is transpiled from Spark SQL with sqlglot. DuckDB scans the landed batch as an Arrow
-dataset (lazily, part by part) and streams the result as record batches (``to_arrow_reader``), so memory stays bounded
-by the query's own state (joins, aggregations), not by the batch size. External access (files,
+dataset (lazily, part by part) and streams the result as record batches (``to_arrow_reader``), so
+memory is set by the query's own state (aggregations, the lookup side of joins) and the Arrow scan's
+read-ahead, not by holding the batch or the result (``make bench``: benchmarks/transform_bench.py). External access (files,
 URLs, extensions) is switched off and locked before the tenant's SQL runs: the query can only
 read the relations registered here.
 """
@@ -50,6 +51,10 @@ def run_sql(
         con.register(BATCH_RELATION, batch)
         for name, data in lookups.items():
             con.register(name, data)
+        # DuckDB estimates an Arrow dataset scan at ~1 row, so its optimiser would build the join hash
+        # table on the batch and hold all of it in memory; keep joins as written instead: the right
+        # side of a join (a lookup, in `FROM batch JOIN lookup`) is built, the batch streams through
+        con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
         con.execute("SET TimeZone = 'UTC'")  # Spark's session time zone on Databricks job clusters
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
