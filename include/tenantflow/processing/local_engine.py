@@ -3,9 +3,9 @@
 The query is transpiled from Spark SQL with sqlglot. DuckDB scans the landed batch as an Arrow
 dataset (lazily, part by part) and streams the result as record batches (``to_arrow_reader``), so
 memory is set by the query's own state (aggregations, the lookup side of joins) and the Arrow scan's
-read-ahead, not by holding the batch or the result (``make bench``: benchmarks/transform_bench.py). External access (files,
-URLs, extensions) is switched off and locked before the tenant's SQL runs: the query can only
-read the relations registered here.
+read-ahead, not by holding the batch or the result (``make bench``: benchmarks/transform_bench.py).
+External access (files, URLs, extensions) is switched off and locked before the tenant's SQL
+runs: the query can only read the relations registered here.
 """
 
 from __future__ import annotations
