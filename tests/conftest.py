@@ -85,6 +85,7 @@ def demo_sources() -> dict[str, int]:
     os.environ["AIRFLOW_CONN_HEALTHCARE__CLINIC"] = (
         f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
     )
+    os.environ["AIRFLOW_CONN_FINANCE__PII"] = '{"conn_type": "generic", "password": "finance-test-hmac-key-0123456789"}'
     return counts
 
 
@@ -94,3 +95,15 @@ def config_tree(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "tenant_configs", tmp_path / "tenant_configs")
     shutil.copytree(REPO / "dags", tmp_path / "dags", ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """One moto server (S3, KMS, Secrets Manager, Glue…) for the session; tests use their own buckets/names."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

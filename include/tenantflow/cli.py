@@ -1,4 +1,5 @@
-"""The ``tenantflow`` command: validate configs, export schemas, scaffold tenants, sync isolation, list, tables."""
+"""The ``tenantflow`` command: validate configs, export schemas, scaffold tenants, sync isolation, list,
+quality trends, tables."""
 
 from __future__ import annotations
 
@@ -186,6 +187,38 @@ def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.config.loader import load_tenant
+    from tenantflow.quality.store import QualityStore
+    from tenantflow.quality.trend import last_runs, table_lines
+
+    try:
+        bundle = load_tenant(settings.config_dir, args.tenant)
+    except ConfigErrors as exc:
+        _out(f"tenantflow quality: tenant {args.tenant!r} has an invalid config:\n{exc}")
+        return 1
+    except FileNotFoundError:
+        _out(f"tenantflow quality: no tenant {args.tenant!r} in {settings.config_dir}")
+        return 1
+    if args.pipeline and args.pipeline not in {p.id for p in bundle.pipelines}:
+        known = ", ".join(p.id for p in bundle.pipelines)
+        _out(f"tenantflow quality: tenant {args.tenant!r} has no pipeline {args.pipeline!r} (pipelines: {known})")
+        return 1
+    ref = bundle.tenant.catalog
+    catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], str(settings.home),
+                           tenant_id=bundle.tenant.id)
+    runs = last_runs(QualityStore(catalog, ref.namespace).trend(args.pipeline), args.last)
+    if args.json:
+        _out(json.dumps(runs, indent=2))
+    elif not runs:
+        _out(f"no quality results yet in {ref.namespace}._quality_results")
+    else:
+        for line in table_lines(runs):
+            _out(line)
+    return 0
+
+
 def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.isolation.access_matrix import markdown_table
 
@@ -228,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tenant_id")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser("quality", help="quality trend of a tenant's runs: rows, score, failed rules")
+    p.add_argument("tenant")
+    p.add_argument("pipeline", nargs="?", help="one pipeline (default: all of the tenant's)")
+    p.add_argument("--last", type=int, default=10, metavar="N", help="newest N runs (0: all; default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("roles", help="print the tenant role matrix as a markdown table")
     p.set_defaults(func=cmd_roles)

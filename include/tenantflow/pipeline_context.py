@@ -50,7 +50,7 @@ class PipelineContext:
         return resolve_local(self.tenant.storage.landing, Path(self.home))
 
     def batch(self, run_id: str) -> BatchLocation:
-        return BatchLocation(self.landing, self.pipeline.id, run_id)
+        return BatchLocation(self.landing, self.pipeline.id, run_id, kms_key_id=self.tenant.storage.kms_key_id)
 
     @property
     def namespace(self) -> str:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tenantflow.config.models import FilesSource
+from tenantflow.connectors.bad_rows import BadRowError
 from tenantflow.connectors.files import SourceFileError, read_files
 
 
@@ -48,11 +49,18 @@ def test_no_matching_files_is_a_clear_error(tmp_path):
         read(tmp_path / "*.csv", "csv")
 
 
-def test_malformed_file_error_names_the_file(tmp_path):
+def test_malformed_line_error_names_file_row_and_value(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"id": 1}\n{"id": \n')
-    with pytest.raises(SourceFileError, match=r"bad\.json: cannot read as json"):
+    with pytest.raises(BadRowError, match=r"bad\.json, row 2: not valid JSON .*'\{\"id\": '.*on_bad_rows: reject"):
         read(bad, "json")
+
+
+def test_unreadable_parquet_names_the_file(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(SourceFileError, match=r"bad\.parquet: cannot read as parquet"):
+        read(bad, "parquet")
 
 
 def test_compressed_files_are_detected_by_extension(tmp_path):

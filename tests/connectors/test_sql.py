@@ -112,3 +112,36 @@ def test_hook_resolves_the_tenants_own_airflow_connection(monkeypatch, tmp_path)
 def test_hook_refuses_another_tenants_connection():
     with pytest.raises(TenantIsolationError, match="tenant 'finance' may not use connection 'retail__erp'"):
         TenantSqlHook(tenant_id="finance", connection_id="retail__erp")
+
+
+@pytest.mark.parametrize(
+    ("conn_uri", "server"),
+    [("postgres://postgres:s3cret-pw@127.0.0.1:1/test", "postgresql at 127.0.0.1:1/test"),
+     ("mysql://root:s3cret-pw@127.0.0.1:1/test", "mysql at 127.0.0.1:1/test")],
+    ids=["postgres", "mariadb"],
+)
+def test_unreachable_source_is_retryable_and_names_connection_and_server(monkeypatch, conn_uri, server):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from tenantflow.connectors.source_errors import SourceUnavailable
+
+    monkeypatch.setenv("AIRFLOW_CONN_FINANCE__DOWN", conn_uri)
+    hook = TenantSqlHook(tenant_id="finance", connection_id="finance__down")
+    source = SqlSource(kind="sql", connection_id="finance__down", table="orders")
+    with pytest.raises(SourceUnavailable) as caught:
+        list(hook.read(source, cursor=None, watermark=None))
+    message = str(caught.value)
+    assert "'finance__down'" in message and server in message and "retried" in message
+    assert "s3cret-pw" not in message
+    assert not isinstance(caught.value, AirflowFailException), "Airflow retries it with the tenant's backoff"
+
+
+def test_missing_table_fails_at_once_naming_the_table(monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("AIRFLOW_CONN_FINANCE__PG", "postgres://postgres@127.0.0.1:5432/test")
+    hook = TenantSqlHook(tenant_id="finance", connection_id="finance__pg")
+    source = SqlSource(kind="sql", connection_id="finance__pg", table="no_such_table_tf")
+    with pytest.raises(AirflowFailException, match=r"'finance__pg' \(postgresql at 127\.0\.0\.1:5432/test\) "
+                                                   r"rejected the read: .*no_such_table_tf"):
+        list(hook.read(source, cursor=None, watermark=None))

@@ -99,3 +99,32 @@ def test_append_pipelines_load_each_source_file_once(synced):
     after = open_table("retail.sales").scan().to_arrow()
     assert after.num_rows == before + 2
     assert sorted(i for i in after["sale_id"].to_pylist() if i >= 900001) == [900001, 900002]
+
+
+def test_malformed_rows_are_rejected_with_reasons_and_the_rest_loads(synced):
+    import pyarrow.parquet as pq
+
+    before = open_table("retail.sales").scan().to_arrow().num_rows
+    drop = Path(os.environ["TENANTFLOW_HOME"]) / "sources" / "retail" / "sales" / "sales_2026-11-07.csv"
+    drop.write_text("sale_id,store_id,sku,quantity,unit_price,sold_at,channel\n"
+                    "910001,1,SKU-00001,2,9.99,2026-11-07T10:00:00,store\n"
+                    "910002,1,SKU-00002,two,9.99,2026-11-07T10:05:00,store\n"  # quantity is not a number
+                    "910003,1,SKU-00003,1,4.50,2026-11-07T11:00:00\n"  # a column missing
+                    "910004,2,SKU-00004,1,4.50,2026-11-07T12:00:00,online\n")
+    run_dag("retail__sales", "2026-11-24")
+    after = open_table("retail.sales").scan().to_arrow()
+    assert after.num_rows == before + 2
+    assert sorted(i for i in after["sale_id"].to_pylist() if i >= 910001) == [910001, 910004]
+
+    run_id = last_run_id("retail__sales")
+    from tenantflow.landing.batch import BatchLocation, read_manifest
+
+    location = BatchLocation(str(Path(os.environ["TENANTFLOW_HOME"]) / "landing" / "retail"), "sales", run_id)
+    assert read_manifest(location).rejected_rows == 2
+    rejects = pq.read_table(Path(location.rejects) / "rejects.parquet").to_pylist()
+    assert sorted((r["row"], r["column"], r["reason"]) for r in rejects) == [
+        (2, "quantity", "not a valid int64"), (3, None, "expected 7 columns, found 6")]
+    assert next(r["raw"] for r in rejects if r["row"] == 2) == "two"
+    assert all(r["file"].endswith("sales_2026-11-07.csv") for r in rejects)
+    summary = json.loads((Path(location.rejects) / "_summary.json").read_text())
+    assert summary["rejected_rows"] == 2

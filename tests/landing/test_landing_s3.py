@@ -10,19 +10,12 @@ from tenantflow.landing.batch import BatchLocation, read_manifest
 
 
 @pytest.fixture(scope="module")
-def s3():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def s3(moto_endpoint):
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     client.create_bucket(Bucket="acme-finance-landing")
-    yield endpoint, client
-    server.stop()
+    return moto_endpoint, client
 
 
 @pytest.fixture

@@ -144,3 +144,41 @@ def test_evolve_widens_int_to_long(catalog):
     table = catalog.load_table("finance.orders")
     assert str(table.schema().find_field("order_id").field_type) == "long"
     assert rows(catalog)["order_id"].to_pylist() == [1, 2**40]
+
+
+def test_merge_with_a_delete_flag_removes_flagged_keys(catalog):
+    target = Target(table="orders", mode="merge", merge_keys=("order_id",), delete_flag="is_deleted")
+
+    def batch(ids, status, deleted):
+        return orders(ids, status).append_column("is_deleted", pa.array(deleted, pa.bool_()))
+
+    write(catalog, batch([1, 2, 3, 4], "placed", [False, False, None, False]), target, "run-1")
+    write(catalog, batch([2, 3, 5], "shipped", [True, False, False]), target, "run-2")
+    table = rows(catalog)
+    assert "is_deleted" not in table.column_names, "the flag steers the merge; it is not stored"
+    assert table["order_id"].to_pylist() == [1, 3, 4, 5]
+    assert table["status"].to_pylist() == ["placed", "shipped", "placed", "shipped"]
+    write(catalog, batch([1, 4], "x", [True, True]), target, "run-3")  # a batch of deletes only
+    assert rows(catalog)["order_id"].to_pylist() == [3, 5]
+
+
+def test_delete_flag_errors_are_clear(catalog):
+    with pytest.raises(ValueError, match="`delete_flag` only applies to mode 'merge', not 'append'"):
+        Target(table="orders", mode="append", delete_flag="d")
+    target = Target(table="orders", mode="merge", merge_keys=("order_id",), delete_flag="is_deleted")
+    with pytest.raises(ValueError, match="delete_flag column 'is_deleted' is not in the batch"):
+        write(catalog, orders([1]), target, "run-1")
+
+
+def test_overwrite_partitions_replaces_only_the_batchs_partitions(catalog):
+    from tenantflow.config.models import PartitionField
+
+    target = Target(table="orders", mode="overwrite", overwrite_scope="partitions",
+                    partition_by=(PartitionField(column="status"),))
+    write(catalog, pa.concat_tables([orders([1, 2], "placed"), orders([3], "shipped")]), target, "run-1")
+    write(catalog, orders([10], "placed", amount=9.0), target, "run-2")  # only 'placed' is replaced
+    table = rows(catalog)
+    assert list(zip(table["order_id"].to_pylist(), table["status"].to_pylist(), strict=True)) == [
+        (3, "shipped"), (10, "placed")]
+    with pytest.raises(ValueError, match="`overwrite_scope: partitions` needs mode 'overwrite' and a `partition_by`"):
+        Target(table="orders", mode="overwrite", overwrite_scope="partitions")

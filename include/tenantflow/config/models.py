@@ -73,7 +73,13 @@ class Storage(Model):
         min_length=1,
         description="Raw landing location: s3://bucket/prefix or a local path (relative to TENANTFLOW_HOME).",
     )
-    kms_key_id: str | None = Field(default=None, description="KMS key id for SSE-KMS on s3 landing.")
+    kms_key_id: str | None = Field(
+        default=None, description="KMS key id/ARN: every object landed on s3 is written with SSE-KMS under it."
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, le=3650,
+        description="Raw batches, rejects and stale staging older than this are deleted by the land task.",
+    )
 
     @field_validator("landing")
     @classmethod
@@ -155,19 +161,58 @@ class SqlSource(Model):
         return self
 
 
+COLUMN_TYPE_PATTERN = (
+    r"^(string|int32|int64|float32|float64|boolean|date|timestamp|timestamptz|decimal\(\d{1,2},\s*\d{1,2}\))$"
+)
+
+
 class FilesSource(Model):
     kind: Literal["files"]
     path: str = Field(
         min_length=1,
         description="Local path (relative to TENANTFLOW_HOME) or s3:// URI; glob patterns allowed.",
     )
-    format: Literal["csv", "json", "parquet"]
+    format: Literal["csv", "json", "parquet", "avro"]
     connection_id: str | None = Field(default=None, description="AWS connection for s3:// paths.")
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
+    csv_header: bool = Field(default=True, description="CSV: the first line names the columns (else col_1, col_2…).")
+    encoding: str = Field(default="utf-8", description="CSV: text encoding of the files, e.g. latin-1, utf-16.")
+    column_types: dict[str, Annotated[str, Field(pattern=COLUMN_TYPE_PATTERN)]] = Field(
+        default_factory=dict,
+        description="Declared column types (string, int32, int64, float32, float64, boolean, date, timestamp, "
+        "timestamptz, decimal(p,s)); values that do not convert are bad rows.",
+    )
+    on_bad_rows: Literal["fail", "reject"] = Field(
+        default="fail",
+        description="fail: the first malformed row fails the task, naming file, row and value; reject: malformed "
+        "rows go to the pipeline's reject location with reasons and counts, the rest loads.",
+    )
+    max_rejected_rows: int | None = Field(
+        default=None, ge=0, description="With on_bad_rows: reject, fail the run when more rows than this are rejected."
+    )
     reload_all: bool = Field(
         default=False,
         description="Read every matching file on each run; by default append/merge pipelines read only new files.",
     )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, latin-1, utf-16, cp1252") from None
+        return value
+
+    @model_validator(mode="after")
+    def _options_match_format(self) -> FilesSource:
+        if self.format != "csv" and (not self.csv_header or self.csv_delimiter != "," or self.encoding != "utf-8"):
+            raise ValueError(f"csv_header, csv_delimiter and encoding apply to format 'csv', not {self.format!r}")
+        if self.max_rejected_rows is not None and self.on_bad_rows != "reject":
+            raise ValueError("max_rejected_rows applies with `on_bad_rows: reject`")
+        return self
 
 
 class Pagination(Model):
@@ -246,76 +291,27 @@ class Incremental(Model):
     full_refresh: bool = Field(default=False, description="Ignore the watermark and read everything once more.")
 
 
-Severity = Literal["error", "warn"]
+# Quality rules live in quality_rules.py (re-exported here: one place to import config models from).
+from tenantflow.config.quality_rules import (  # noqa: E402
+    AcceptedValuesRule,
+    AnomalyRule,
+    ConditionRule,
+    DuplicatesRule,
+    FreshnessRule,
+    NotNullRule,
+    Profiling,
+    QualityRule,
+    RangeRule,
+    RegexRule,
+    RowCountRule,
+    SchemaRule,
+    Severity,
+    UniqueRule,
+)
 
-
-class _Rule(Model):
-    severity: Severity = "error"
-
-
-class NotNullRule(_Rule):
-    rule: Literal["not_null"]
-    column: str
-
-
-class UniqueRule(_Rule):
-    rule: Literal["unique"]
-    column: str
-
-
-class RangeRule(_Rule):
-    rule: Literal["range"]
-    column: str
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _bounds(self) -> RangeRule:
-        if self.min is None and self.max is None:
-            raise ValueError("range needs `min`, `max` or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"range min {self.min} is greater than max {self.max}")
-        return self
-
-
-class RegexRule(_Rule):
-    rule: Literal["regex"]
-    column: str
-    pattern: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"pattern {value!r} is not a valid regular expression: {exc}") from None
-        return value
-
-
-class AcceptedValuesRule(_Rule):
-    rule: Literal["accepted_values"]
-    column: str
-    values: tuple[str | int | float | bool, ...] = Field(min_length=1)
-
-
-class RowCountRule(_Rule):
-    rule: Literal["row_count"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> RowCountRule:
-        if self.min is None and self.max is None:
-            raise ValueError("row_count needs `min`, `max` or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"row_count min {self.min} is greater than max {self.max}")
-        return self
-
-
-QualityRule = Annotated[
-    NotNullRule | UniqueRule | RangeRule | RegexRule | AcceptedValuesRule | RowCountRule,
-    Field(discriminator="rule"),
+__all__ = [
+    "AcceptedValuesRule", "AnomalyRule", "ConditionRule", "DuplicatesRule", "FreshnessRule", "NotNullRule",
+    "Profiling", "QualityRule", "RangeRule", "RegexRule", "RowCountRule", "SchemaRule", "Severity", "UniqueRule",
 ]
 
 
@@ -338,6 +334,15 @@ class Target(Model):
     table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     mode: Literal["append", "merge", "overwrite"]
     merge_keys: tuple[str, ...] = ()
+    delete_flag: str | None = Field(
+        default=None,
+        description="merge: a boolean source column; rows where it is true delete their key from the table "
+        "(the column itself is not stored).",
+    )
+    overwrite_scope: Literal["table", "partitions"] = Field(
+        default="table",
+        description="overwrite: replace the whole table, or only the partitions the batch has rows for.",
+    )
     partition_by: tuple[PartitionField, ...] = ()
     comment: str | None = Field(default=None, description="Table comment in the catalog.")
     column_comments: dict[str, str] = Field(default_factory=dict, description="Column name -> comment.")
@@ -364,7 +369,14 @@ class Target(Model):
             raise ValueError("mode 'merge' needs `merge_keys` (the columns that identify a row)")
         if self.mode != "merge" and self.merge_keys:
             raise ValueError(f"`merge_keys` only applies to mode 'merge', not {self.mode!r}")
+        if self.delete_flag is not None and self.mode != "merge":
+            raise ValueError(f"`delete_flag` only applies to mode 'merge', not {self.mode!r}")
+        if self.overwrite_scope == "partitions" and (self.mode != "overwrite" or not self.partition_by):
+            raise ValueError("`overwrite_scope: partitions` needs mode 'overwrite' and a `partition_by`")
         return self
+
+
+from tenantflow.config.privacy import PiiPolicy  # noqa: E402  (privacy reuses Model and Classification above)
 
 
 class PipelineConfig(Model):
@@ -379,11 +391,13 @@ class PipelineConfig(Model):
     transform: Transform | None = Field(
         default=None, description="Spark SQL over the landed batch (relation `batch`) and lookup tables."
     )
+    profiling: Profiling = Field(default_factory=Profiling, description="Per-column profile of every batch.")
     target: Target
     engine: Engine | None = Field(default=None, description="Defaults to the tenant's default_engine.")
     classification: Classification | None = Field(
         default=None, description="Defaults to the tenant's classification."
     )
+    pii: PiiPolicy | None = Field(default=None, description="PII detection, masking and column classification.")
     enabled: bool = True
 
     @field_validator("id")

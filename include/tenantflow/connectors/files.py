@@ -1,4 +1,9 @@
-"""File sources: local paths or s3:// URIs with glob patterns; CSV, JSON (NDJSON or array), Parquet."""
+"""File sources: local paths or s3:// URIs with glob patterns; CSV, JSON (NDJSON or array), Parquet, Avro.
+
+Each format is a reader in ``READERS``; all of them stream bounded Arrow tables. Declared
+``column_types`` are applied to every table, and malformed rows go to the extract's ``BadRows``
+(fail at once, or rejected with reasons: ``on_bad_rows``).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,19 @@ import fnmatch
 import glob
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tenantflow.config.models import FilesSource
+from tenantflow.connectors.bad_rows import BadRowError, BadRows, TooManyRejectedRows
+from tenantflow.connectors.column_types import apply_column_types
 from tenantflow.landing.storage import filesystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 log = logging.getLogger(__name__)
+NDJSON_FALLBACK_BATCH = 50_000
 
 
 class SourceFileError(ValueError):
@@ -30,42 +38,164 @@ def list_files(pattern: str, s3_options: dict[str, Any] | None = None) -> list[s
 
     fs, path = filesystem(pattern, s3_options)
     prefix = path.split("*", 1)[0].split("?", 1)[0].rsplit("/", 1)[0]
-    infos = fs.get_file_info(pafs.FileSelector(prefix, recursive=True, allow_not_found=True))
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(prefix, recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise SourceFileError(f"cannot list {pattern!r}: {exc}") from exc
     return sorted(f"s3://{i.path}" for i in infos if i.type == pafs.FileType.File and fnmatch.fnmatch(i.path, path))
 
 
-def read_file(uri: str, source: FilesSource, s3_options: dict[str, Any] | None = None) -> Iterator[pa.Table]:
+# --------------------------------------------------------------------------- format readers
+# reader(fs, path, uri, source, bad_rows) -> Arrow tables
+
+
+def _read_parquet(fs: Any, path: str, uri: str, source: FilesSource, bad_rows: BadRows) -> Iterator[pa.Table]:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.json as pajson
     import pyarrow.parquet as pq
 
-    fs, path = filesystem(uri, s3_options)
+    with fs.open_input_file(path) as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=100_000):
+            yield pa.Table.from_batches([batch])
+
+
+def _read_avro(fs: Any, path: str, uri: str, source: FilesSource, bad_rows: BadRows) -> Iterator[pa.Table]:
+    from tenantflow.connectors.avro import read_avro
+
+    with fs.open_input_file(path) as handle:
+        yield from read_avro(handle)
+
+
+def _read_csv(fs: Any, path: str, uri: str, source: FilesSource, bad_rows: BadRows) -> Iterator[pa.Table]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    def on_invalid_row(row: Any) -> str:
+        reason = f"expected {row.expected_columns} columns, found {row.actual_columns}"
+        data_row = None if row.number is None else row.number - (1 if source.csv_header else 0)
+        try:
+            bad_rows.add(uri, data_row, reason, row.text)
+        except BadRowError as exc:
+            failures.append(exc)
+            return "error"
+        return "skip"
+
+    failures: list[BadRowError] = []
+    declared = {column: pa.string() for column in source.column_types}  # converted by apply_column_types
+    # gzip / zstd / bz2 / lz4 are detected from the file extension (orders.csv.gz)
+    with fs.open_input_stream(path, compression="detect") as stream:
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                # single-threaded parsing: the invalid-row handler then knows line numbers
+                read_options=pacsv.ReadOptions(encoding=source.encoding, use_threads=False,
+                                               autogenerate_column_names=not source.csv_header),
+                parse_options=pacsv.ParseOptions(delimiter=source.csv_delimiter, invalid_row_handler=on_invalid_row),
+                convert_options=pacsv.ConvertOptions(column_types=declared),
+            )
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
+        except pa.ArrowInvalid:
+            if failures:
+                raise failures[0] from None
+            raise
+
+
+def _read_json(fs: Any, path: str, uri: str, source: FilesSource, bad_rows: BadRows) -> Iterator[pa.Table]:
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    with fs.open_input_stream(path, compression="detect") as stream:
+        data = stream.read()
+    if data.lstrip()[:1] == b"[":
+        records = json.loads(data)
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise SourceFileError(f"{uri}: a JSON array must contain objects (one per row)")
+        yield _from_records(records, source)
+        return
     try:
-        if source.format == "parquet":
-            with fs.open_input_file(path) as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=100_000):
-                    yield pa.Table.from_batches([batch])
-            return
-        # gzip / zstd / bz2 / lz4 are detected from the file extension (orders.csv.gz, events.json.zst)
-        with fs.open_input_stream(path, compression="detect") as stream:
-            if source.format == "csv":
-                reader = pacsv.open_csv(
-                    stream, parse_options=pacsv.ParseOptions(delimiter=source.csv_delimiter)
-                )
-                for batch in reader:
-                    yield pa.Table.from_batches([batch])
-                return
-            data = stream.read()
-        if data.lstrip()[:1] == b"[":
-            records = json.loads(data)
-            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-                raise SourceFileError(f"{uri}: a JSON array must contain objects (one per row)")
-            yield pa.Table.from_pylist(records)
-        else:
-            yield pajson.read_json(pa.BufferReader(data))
-    except (pa.ArrowInvalid, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceFileError(f"{uri}: cannot read as {source.format}: {exc}") from exc
+        yield pajson.read_json(pa.BufferReader(data), parse_options=_json_parse_options(source))
+    except pa.ArrowInvalid:
+        # a malformed line or a value of another type: re-read line by line to name (or reject) the rows
+        yield from _read_ndjson_lines(data, uri, source, bad_rows)
+
+
+def _json_parse_options(source: FilesSource) -> Any:
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    if not source.column_types:
+        return None
+    fields = [pa.field(c, pa.string()) for c in source.column_types]
+    return pajson.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="infer")
+
+
+def _read_ndjson_lines(data: bytes, uri: str, source: FilesSource, bad_rows: BadRows) -> Iterator[pa.Table]:
+    records: list[dict] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            bad_rows.add(uri, number, f"not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})",
+                         line.decode(errors="replace"))
+            continue
+        if not isinstance(record, dict):
+            bad_rows.add(uri, number, "a JSON line must be an object", line.decode(errors="replace"))
+            continue
+        records.append(record)
+        if len(records) >= NDJSON_FALLBACK_BATCH:
+            yield _from_records(records, source)
+            records = []
+    if records:
+        yield _from_records(records, source)
+
+
+def _from_records(records: list[dict], source: FilesSource) -> pa.Table:
+    import pyarrow as pa
+
+    if source.column_types:  # declared columns as text here; apply_column_types converts them
+        records = [{**r, **{c: None if r.get(c) is None else str(r[c]) for c in source.column_types}}
+                   for r in records]
+    try:
+        return pa.Table.from_pylist(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SourceFileError(
+            f"values of different types in one field ({exc}); declare the field in `column_types`"
+        ) from exc
+
+
+READERS: dict[str, Callable[..., Iterator[pa.Table]]] = {
+    "csv": _read_csv, "json": _read_json, "parquet": _read_parquet, "avro": _read_avro,
+}
+
+
+def read_file(
+    uri: str, source: FilesSource, s3_options: dict[str, Any] | None = None, bad_rows: BadRows | None = None
+) -> Iterator[pa.Table]:
+    import pyarrow as pa
+
+    bad_rows = bad_rows if bad_rows is not None else BadRows(source.on_bad_rows, source.max_rejected_rows)
+    fs, path = filesystem(uri, s3_options)
+    first_row, already_bad = 1, bad_rows.count
+    try:
+        for table in READERS[source.format](fs, path, uri, source, bad_rows):
+            rows = table.num_rows
+            if source.column_types:
+                # rows the reader skipped are not in the table: number the others as in the file
+                skipped = sorted(r.row for r in bad_rows.rows[already_bad:] if r.row is not None)
+                table = apply_column_types(table, source.column_types, file=uri, first_row=first_row,
+                                           bad_rows=bad_rows, skipped=skipped)
+            first_row += rows
+            yield table
+    except (BadRowError, TooManyRejectedRows, SourceFileError):
+        raise
+    except (pa.ArrowInvalid, json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        hint = ("; declare the column in `column_types` to have the offending rows named (or rejected)"
+                if "conversion error" in str(exc) or "changed from" in str(exc) else "")
+        raise SourceFileError(f"{uri}: cannot read as {source.format}: {exc}{hint}") from exc
+    except OSError as exc:
+        raise SourceFileError(f"{uri}: cannot open: {exc}") from exc
 
 
 def matching_files(pattern: str, s3_options: dict[str, Any] | None = None) -> list[str]:
@@ -76,12 +206,18 @@ def matching_files(pattern: str, s3_options: dict[str, Any] | None = None) -> li
 
 
 def read_files(
-    pattern: str, source: FilesSource, s3_options: dict[str, Any] | None = None, files: list[str] | None = None
+    pattern: str,
+    source: FilesSource,
+    s3_options: dict[str, Any] | None = None,
+    files: list[str] | None = None,
+    bad_rows: BadRows | None = None,
 ) -> Iterator[pa.Table]:
     """Rows of every file matching ``pattern`` (or of ``files``, already chosen from those matches)."""
+    bad_rows = bad_rows if bad_rows is not None else BadRows(source.on_bad_rows, source.max_rejected_rows)
     for uri in matching_files(pattern, s3_options) if files is None else files:
-        rows = 0
-        for table in read_file(uri, source, s3_options):
+        rows, rejected = 0, bad_rows.count
+        for table in read_file(uri, source, s3_options, bad_rows):
             rows += table.num_rows
             yield table
-        log.info("read %d rows from %s", rows, uri)
+        log.info("read %d rows from %s%s", rows, uri,
+                 f" ({bad_rows.count - rejected} rejected)" if bad_rows.count > rejected else "")

@@ -65,6 +65,8 @@ def demo_env(repo: Path, state: Path, port: int, databricks_conn: str | None = N
             f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
         ),
         **({"AIRFLOW_CONN_HEALTHCARE__DATABRICKS": databricks_conn} if databricks_conn else {}),
+        # the finance tenant's PII hashing key (HMAC), generated once per demo state
+        "AIRFLOW_CONN_FINANCE__PII": f'{{"conn_type": "generic", "password": "{_secret(state / ".finance_pii")}"}}',
         "GX_ANALYTICS_ENABLED": "False",
         "PYTHONUNBUFFERED": "1",
     }

@@ -13,6 +13,8 @@ from tenantflow.hooks.guards import require_own_connection
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from tenantflow.connectors.bad_rows import BadRows
+
 
 class FilesSourceHook(BaseHook):
     conn_name_attr = "connection_id"
@@ -48,7 +50,9 @@ class FilesSourceHook(BaseHook):
 
         return matching_files(pattern, self.s3_options() or None)
 
-    def read(self, pattern: str, source: FilesSource, files: list[str] | None = None) -> Iterator[pa.Table]:
+    def read(
+        self, pattern: str, source: FilesSource, files: list[str] | None = None, bad_rows: BadRows | None = None
+    ) -> Iterator[pa.Table]:
         from tenantflow.connectors.files import read_files
 
-        yield from read_files(pattern, source, self.s3_options() or None, files)
+        yield from read_files(pattern, source, self.s3_options() or None, files, bad_rows)

@@ -72,6 +72,13 @@ class IcebergHook:
             run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files,
         )
 
+    def classify(self, properties: dict[str, str]) -> dict[str, str]:
+        """Write classification properties (table and columns) and column docs; unchanged ones are skipped."""
+        from tenantflow.pii.classification import write_to_iceberg
+
+        table = self.table()
+        return write_to_iceberg(table, properties) if table is not None and properties else {}
+
     def set_properties(self, properties: dict[str, str]) -> dict[str, str]:
         table = self.table()
         if table is None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tenantflow.landing.batch import BatchLocation, Manifest, describe_schema, read_manifest, write_manifest
-from tenantflow.landing.storage import filesystem, join
+from tenantflow.landing.storage import filesystem, join, make_dirs, move, remove_dir
 from tenantflow.landing.writer import StagedParts, write_parts
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,11 @@ class LandingHook:
         return self
 
     def stage(self, tables: Iterable[pa.Table], *, cursor: str | None) -> StagedParts:
-        return write_parts(tables, self.location.staging, cursor=cursor)
+        return write_parts(tables, self.location.staging, cursor=cursor, kms_key_id=self.location.kms_key_id)
 
     def publish(
-        self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None
+        self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None,
+        rejected_rows: int = 0,
     ) -> Manifest:
         """Move staged parts into the batch folder, then write the manifest (idempotent)."""
         import pyarrow.parquet as pq
@@ -69,21 +72,22 @@ class LandingHook:
             return existing
         fs, staging = filesystem(self.location.staging)
         _, final = filesystem(self.location.final)
-        fs.create_dir(final, recursive=True)
+        make_dirs(self.location.final)
         rows, schema = 0, None
         for name in files:
-            src, dst = join(staging, name), join(final, name)
-            fs.move(src, dst)
+            dst = join(final, name)
+            move(join(self.location.staging, name), join(self.location.final, name), self.location.kms_key_id)
             metadata = pq.read_metadata(dst, filesystem=fs)
             rows += metadata.num_rows
             schema = metadata.schema.to_arrow_schema() if schema is None else schema
         manifest = Manifest(
             run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
             source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],
-            source_files=list(source_files or []),
+            source_files=list(source_files or []), rejected_rows=rejected_rows,
+            landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         write_manifest(self.location, manifest)
-        fs.delete_dir(staging)
+        remove_dir(self.location.staging)
         log.info("landed %d rows in %d file(s) at %s", rows, len(files), self.location.final)
         return manifest
 
@@ -106,16 +110,40 @@ class LandingHook:
         prefix = "s3://" if self.location.final.startswith("s3://") else ""
         return [prefix + p for p in paths], schemas
 
-    def read(self) -> pa.Table:
-        """The landed batch as one Arrow table (schemas of the parts unified)."""
+    def sample(self, rows: int) -> pa.Table:
+        """Up to ``rows`` rows spread over the batch's parts (the first rows of each part)."""
         import pyarrow as pa
-        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
 
         manifest = self.manifest()
         if not manifest.files:
             return pa.table({})
         fs, final = filesystem(self.location.final)
+        per_part = max(1, rows // len(manifest.files))
+        tables = []
+        for name in manifest.files:
+            with fs.open_input_file(join(final, name)) as handle:
+                batches = pq.ParquetFile(handle).iter_batches(batch_size=per_part)
+                tables.append(pa.Table.from_batches([next(batches)]))
+        return pa.concat_tables(tables, promote_options="permissive")
+
+    def read(self) -> pa.Table:
+        """The landed batch as one Arrow table (schemas of the parts unified)."""
+        import pyarrow as pa
+
+        dataset = self.dataset()
+        return pa.table({}) if dataset is None else dataset.to_table()
+
+    def dataset(self) -> ds.Dataset | None:
+        """The landed parts as one pyarrow Dataset (schemas unified, nothing read yet); None if empty."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        manifest = self.manifest()
+        if not manifest.files:
+            return None
+        fs, final = filesystem(self.location.final)
         paths = [join(final, name) for name in manifest.files]
         schemas = [ds.dataset(p, filesystem=fs, format="parquet").schema for p in paths]
         schema = pa.unify_schemas(schemas, promote_options="permissive")
-        return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet").to_table()
+        return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet")

@@ -55,6 +55,18 @@ class TenantSqlHook(BaseHook):
         return url.render_as_string(hide_password=False)
 
     def read(self, source: SqlSource, *, cursor: str | None, watermark: str | None) -> Iterator[pa.Table]:
+        from tenantflow.connectors.source_errors import SourceQueryError, classify_sql_error
         from tenantflow.connectors.sql import read_sql
 
-        yield from read_sql(self.sqlalchemy_url(), source, cursor=cursor, watermark=watermark)
+        url = self.sqlalchemy_url()
+        try:
+            yield from read_sql(url, source, cursor=cursor, watermark=watermark)
+        except Exception as exc:
+            error = classify_sql_error(exc, self.connection_id, url)
+            if error is None:
+                raise
+            if isinstance(error, SourceQueryError):
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException(str(error)) from exc
+            raise error from exc

@@ -7,6 +7,10 @@ FAB checks a DAG sub-entity (runs, task instances, logs, XComs) by a *global* pe
 on the entity AND a *per-DAG* permission on the DAG itself. Tenant roles therefore get
 per-DAG permissions only on their own DAGs and never the global ``DAGs`` resource, so
 global entity permissions cannot reach another tenant's DAGs.
+
+Pools, assets, connections and variables have no per-tenant permission in FAB (one global
+resource each), so tenant roles get none of them: a tenant role that could read ``Pools``
+or ``Assets`` would read every tenant's. Platform roles (system_roles.py) read them.
 """
 
 from __future__ import annotations
@@ -26,11 +30,8 @@ _BASE: frozenset[tuple[str, str]] = frozenset(
         (READ, "DAG Dependencies"),
         (READ, "DAG Versions"),
         (READ, "DAG Warnings"),
-        (READ, "Assets"),
-        (READ, "Asset Aliases"),
         (READ, "Backfills"),
         (READ, "ImportError"),  # FAB filters import errors to files of DAGs the user may read
-        (READ, "Pools"),
         (READ, "Plugins"),
         (READ, "Jobs"),
         (READ, "HITL Detail"),  # the UI's DAG list asks for it (required actions)
@@ -38,7 +39,6 @@ _BASE: frozenset[tuple[str, str]] = frozenset(
         (MENU, "Browse"),
         (MENU, "DAGs"),
         (MENU, "DAG Runs"),
-        (MENU, "Assets"),
         (MENU, "Docs"),
         (MENU, "Documentation"),
         (MENU, "Task Instances"),

@@ -22,7 +22,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tenantflow.landing.storage import filesystem, join
+from tenantflow.landing.storage import filesystem, join, write_bytes
 
 MANIFEST = "_manifest.json"
 
@@ -40,12 +40,13 @@ class BatchLocation:
     pipeline_id: str
     run_id: str
     stage: str | None = None  # None: the raw batch landed by extract/land
+    kms_key_id: str | None = None  # SSE-KMS key for every object written here (s3 landing)
 
     def derived(self, stage: str) -> BatchLocation:
         """The location of a derived batch of the same run (e.g. 'approved', 'transformed')."""
         if not re.fullmatch(r"[a-z][a-z0-9_]*", stage):
             raise ValueError(f"stage name {stage!r} must be a lower-case identifier")
-        return BatchLocation(self.landing, self.pipeline_id, self.run_id, stage)
+        return BatchLocation(self.landing, self.pipeline_id, self.run_id, stage, self.kms_key_id)
 
     @property
     def staging(self) -> str:
@@ -56,6 +57,11 @@ class BatchLocation:
     def final(self) -> str:
         base = join(self.landing, self.pipeline_id, run_key(self.run_id))
         return base if self.stage is None else join(base, "_stages", self.stage)
+
+    @property
+    def rejects(self) -> str:
+        """Where malformed source rows of this run go (``on_bad_rows: reject``)."""
+        return join(self.landing, self.pipeline_id, "_rejects", run_key(self.run_id))
 
     @property
     def manifest(self) -> str:
@@ -72,6 +78,8 @@ class Manifest:
     watermark: str | None = None
     schema: list[dict[str, str]] = field(default_factory=list)
     source_files: list[str] = field(default_factory=list)
+    rejected_rows: int = 0
+    landed_at: str | None = None  # ISO timestamp (UTC) of publishing
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -92,9 +100,7 @@ def read_manifest(location: BatchLocation) -> Manifest | None:
 
 
 def write_manifest(location: BatchLocation, manifest: Manifest) -> None:
-    fs, path = filesystem(location.manifest)
-    with fs.open_output_stream(path) as stream:
-        stream.write(manifest.to_json().encode())
+    write_bytes(location.manifest, manifest.to_json().encode(), location.kms_key_id)
 
 
 def describe_schema(schema: Any) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tenantflow.landing.storage import filesystem, join
+from tenantflow.landing.storage import filesystem, join, make_dirs, write_bytes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -24,7 +24,8 @@ class StagedParts:
 
 
 def write_parts(
-    tables: Iterable[pa.Table], staging: str, *, cursor: str | None = None, s3_options: dict | None = None
+    tables: Iterable[pa.Table], staging: str, *, cursor: str | None = None, s3_options: dict | None = None,
+    kms_key_id: str | None = None,
 ) -> StagedParts:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -32,14 +33,19 @@ def write_parts(
 
     fs, base = filesystem(staging, s3_options)
     fs.delete_dir_contents(base, missing_dir_ok=True)  # a retried extract starts clean
-    fs.create_dir(base, recursive=True)
+    make_dirs(staging)
     rows, files, schemas, max_cursor = 0, [], [], None
     for index, table in enumerate(tables):
         if table.num_rows == 0:
             continue
         name = f"part-{index:05d}.parquet"
-        with fs.open_output_stream(join(base, name)) as out:
-            pq.write_table(table, out, compression="zstd")
+        if kms_key_id and staging.startswith("s3://"):
+            buffer = pa.BufferOutputStream()  # one bounded batch, uploaded with SSE-KMS
+            pq.write_table(table, buffer, compression="zstd")
+            write_bytes(join(staging, name), buffer.getvalue().to_pybytes(), kms_key_id)
+        else:
+            with fs.open_output_stream(join(base, name)) as out:
+                pq.write_table(table, out, compression="zstd")
         rows += table.num_rows
         files.append(name)
         schemas.append(table.schema)

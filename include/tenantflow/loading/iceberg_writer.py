@@ -81,6 +81,7 @@ def write_batch(
     source_files: list[str] | None = None,
 ) -> WriteResult:
     """Append, overwrite or merge ``data``; a run id already committed is skipped (no duplicates)."""
+    data, deleted = split_deletes(data, target)
     table = ensure_table(catalog, identifier, data.schema, target)
     if skipped := _already_committed(table, identifier, target, run_id):
         return skipped
@@ -90,10 +91,12 @@ def write_batch(
     data = _align(data, table)
     if target.mode == "append":
         table.append(data, snapshot_properties=props)
+    elif target.mode == "overwrite" and target.overwrite_scope == "partitions":
+        table.dynamic_partition_overwrite(data, snapshot_properties=props)
     elif target.mode == "overwrite":
         table.overwrite(data, snapshot_properties=props)
     else:
-        merge_with_retry(catalog, identifier, table, data, target.merge_keys, props)
+        merge_with_retry(catalog, identifier, table, data, target.merge_keys, props, deleted=deleted)
     table = catalog.load_table(identifier)
     snapshot = table.current_snapshot()
     log.info("%s %d rows into %s (snapshot %s)", target.mode, data.num_rows, identifier,
@@ -101,16 +104,34 @@ def write_batch(
     return WriteResult(identifier, target.mode, data.num_rows, False, snapshot.snapshot_id if snapshot else None)
 
 
+def split_deletes(data: pa.Table, target: Target) -> tuple[pa.Table, pa.Table | None]:
+    """(rows to upsert, keys to delete) by the target's delete flag column; the flag column is not stored."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    flag = target.delete_flag
+    if flag is None:
+        return data, None
+    if flag not in data.column_names:
+        raise ValueError(f"target.delete_flag column {flag!r} is not in the batch; columns: {data.column_names}")
+    try:
+        deleting = pc.fill_null(pc.cast(data[flag], pa.bool_()), False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(f"target.delete_flag column {flag!r} must be boolean (true deletes the row): {exc}") from exc
+    rest = data.drop_columns([flag])
+    return rest.filter(pc.invert(deleting)), rest.filter(deleting).select(list(target.merge_keys))
+
+
 def merge_with_retry(
     catalog: Catalog, identifier: str, table: Table, data: pa.Table, keys: tuple[str, ...], props: dict[str, str],
-    attempts: int = 3,
+    attempts: int = 3, deleted: pa.Table | None = None,
 ) -> None:
     """Merge; when another writer committed first, re-plan against the new snapshot and try again."""
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     for attempt in range(1, attempts + 1):
         try:
-            merge_into(table, data, keys, props)
+            merge_into(table, data, keys, props, deleted=deleted)
             return
         except (CommitFailedException, ValidationException) as exc:  # ref moved / files added meanwhile
             if attempt == attempts:

@@ -30,6 +30,7 @@ class MergeResult:
     rows_inserted: int
     files_rewritten: int
     files_scanned: int
+    rows_deleted: int = 0
 
 
 class DuplicateMergeKeys(ValueError):
@@ -80,37 +81,51 @@ def _may_contain(task: Any, table: Table, keys: Sequence[str], batch: pa.Table) 
 
 
 def merge_into(
-    table: Table, batch: pa.Table, keys: Sequence[str], snapshot_properties: dict[str, str]
+    table: Table, batch: pa.Table, keys: Sequence[str], snapshot_properties: dict[str, str],
+    deleted: pa.Table | None = None,
 ) -> MergeResult:
-    """Upsert ``batch`` (already aligned to the table schema) into ``table`` by ``keys``."""
+    """Upsert ``batch`` (already aligned to the table schema) into ``table`` by ``keys``.
+
+    ``deleted`` holds the keys of rows to remove (a source's delete flag): their rows are dropped
+    from the table in the same commit. A key may appear once in ``batch`` + ``deleted`` together.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 
-    batch_keys = key_array(batch, keys)
+    delete_keys = key_array(deleted, keys) if deleted is not None and deleted.num_rows else None
+    probe = batch.select(list(keys))
+    if delete_keys is not None:
+        probe = pa.concat_tables([probe, deleted.select(list(keys)).cast(probe.schema)])
+    batch_keys = key_array(probe, keys)
     _check_unique(batch_keys, keys)
     commit_uuid, counter = uuid.uuid4(), itertools.count(0)
-    updated = scanned = 0
+    updated = scanned = removed = 0
     replaced: list[tuple[Any, list[Any]]] = []
     with table.transaction() as tx:
         metadata = tx.table_metadata
         tasks = list(table.scan().plan_files()) if table.current_snapshot() else []
         for task in tasks:
-            if not _may_contain(task, table, keys, batch):
+            if not _may_contain(task, table, keys, probe):
                 continue
             scanned += 1
             existing = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=metadata.schema(),
                                  row_filter=AlwaysTrue()).to_table(tasks=[task])
-            matched = pc.is_in(key_array(existing, keys), value_set=batch_keys)
+            existing_keys = key_array(existing, keys)
+            matched = pc.is_in(existing_keys, value_set=batch_keys)
             hits = pc.sum(matched).as_py() or 0
             if hits == 0:
                 continue
-            updated += hits
+            gone = 0 if delete_keys is None else pc.sum(pc.is_in(existing_keys, value_set=delete_keys)).as_py() or 0
+            updated += hits - gone
+            removed += gone
             kept = existing.filter(pc.invert(matched))
             rewritten = list(_dataframe_to_data_files(metadata, kept, table.io, commit_uuid, counter)) \
                 if kept.num_rows else []
             replaced.append((task.file, rewritten))
-        appended = list(_dataframe_to_data_files(metadata, batch, table.io, commit_uuid, counter))
+        appended = list(_dataframe_to_data_files(metadata, batch, table.io, commit_uuid, counter)) \
+            if batch.num_rows else []
         with tx.update_snapshot(snapshot_properties=snapshot_properties).overwrite(commit_uuid) as snapshot:
             for old_file, new_files in replaced:
                 snapshot.delete_data_file(old_file)
@@ -118,7 +133,7 @@ def merge_into(
                     snapshot.append_data_file(data_file)
             for data_file in appended:
                 snapshot.append_data_file(data_file)
-    result = MergeResult(updated, batch.num_rows - updated, len(replaced), scanned)
-    log.info("merge: %d rows updated, %d inserted; %d of %d data files read, %d rewritten",
-             result.rows_updated, result.rows_inserted, scanned, len(tasks), len(replaced))
+    result = MergeResult(updated, batch.num_rows - updated, len(replaced), scanned, removed)
+    log.info("merge: %d rows updated, %d inserted, %d deleted; %d of %d data files read, %d rewritten",
+             result.rows_updated, result.rows_inserted, removed, scanned, len(tasks), len(replaced))
     return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from tenantflow.config.models import SqlSource
 from tenantflow.hooks.landing import LandingHook
 from tenantflow.operators.base import PipelineStageOperator
@@ -26,17 +28,27 @@ class ExtractOperator(PipelineStageOperator):
                 watermark = behind(watermark, incremental.lookback_seconds)
             self.log.info("incremental on %s: reading rows after %r%s", cursor, watermark,
                           " (full refresh)" if incremental.full_refresh else "")
-        tables, description, source_files = self._source_tables(cursor, watermark)
+        from tenantflow.connectors.bad_rows import BadRowError, BadRows, TooManyRejectedRows
         from tenantflow.loading.arrow_types import iceberg_compatible
 
-        # land Iceberg-compatible types, so an append can add the landed files as they are
-        staged = LandingHook(ctx.batch(self.run_id(context))).stage(map(iceberg_compatible, tables), cursor=cursor)
+        source = pipeline.source
+        bad_rows = BadRows(getattr(source, "on_bad_rows", "fail"), getattr(source, "max_rejected_rows", None))
+        batch = ctx.batch(self.run_id(context))
+        tables, description, source_files = self._source_tables(cursor, watermark, bad_rows)
+        try:
+            # land Iceberg-compatible types, so an append can add the landed files as they are
+            staged = LandingHook(batch).stage(map(iceberg_compatible, tables), cursor=cursor)
+        except (BadRowError, TooManyRejectedRows) as exc:
+            raise AirflowFailException(f"{description}: {exc}") from exc  # the same input fails again
+        rejected_at = bad_rows.write(batch.rejects, batch.kms_key_id)
         new_watermark = _to_text(staged.max_cursor) if staged.max_cursor is not None else watermark
-        self.log.info("extracted %d rows from %s into %d part(s)", staged.rows, description, len(staged.files))
+        self.log.info("extracted %d rows from %s into %d part(s)%s", staged.rows, description, len(staged.files),
+                      f"; {bad_rows.count} malformed row(s) rejected to {rejected_at}" if bad_rows.count else "")
         return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark,
-                "source_files": source_files}
+                "source_files": source_files, "rejected_rows": bad_rows.count,
+                "rejected_reasons": bad_rows.reasons(), "rejects": rejected_at}
 
-    def _source_tables(self, cursor: str | None, watermark: str | None) -> tuple[Any, str, list[str]]:
+    def _source_tables(self, cursor: str | None, watermark: str | None, bad_rows: Any) -> tuple[Any, str, list[str]]:
         ctx = self.pipeline_ctx
         source = ctx.pipeline.source
         if isinstance(source, SqlSource):
@@ -65,7 +77,7 @@ class ExtractOperator(PipelineStageOperator):
             skipped = [f for f in files if f in loaded]
             files = [f for f in files if f not in loaded]
             self.log.info("%d new file(s) to load, %d already loaded", len(files), len(skipped))
-        tables = hook.read(pattern, source, files)
+        tables = hook.read(pattern, source, files, bad_rows)
         if cursor is not None and watermark is not None:
             tables = after_watermark(tables, cursor, watermark)
         return tables, pattern, files

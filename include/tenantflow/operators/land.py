@@ -23,5 +23,12 @@ class LandOperator(PipelineStageOperator):
             source=str(extracted.get("source", "")),
             watermark=extracted.get("watermark"),
             source_files=list(extracted.get("source_files", [])),
+            rejected_rows=int(extracted.get("rejected_rows", 0)),
         )
-        return {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}
+        result = {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}
+        retention = self.pipeline_ctx.tenant.storage.retention_days
+        if retention:
+            from tenantflow.landing.retention import expire_batches
+
+            result["expired_batches"] = len(expire_batches(hook.location, retention))
+        return result

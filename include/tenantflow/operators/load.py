@@ -1,4 +1,4 @@
-"""Load: write the landed batch into the pipeline's Iceberg table, exactly once per run id."""
+"""Load: write the landed batch (PII-protected) into the pipeline's Iceberg table, exactly once per run id."""
 
 from __future__ import annotations
 

@@ -1,7 +1,18 @@
-"""Quality: validate the landed batch; error-severity failures stop the run before anything loads."""
+"""Quality: validate the landed batch, score and profile it, set quarantined rows aside.
+
+* ``error`` rule failures stop the run before anything loads (``QualityGateFailed``);
+* ``warn`` failures load and are reported;
+* ``quarantine`` failures move the failing rows to ``<namespace>.<table>__quarantine`` and publish
+  the passing rows as the run's ``approved`` batch, which the load task then loads. Without
+  quarantined rows nothing is published and load takes the raw batch as it is.
+
+Results (``_quality_results``) and the profile (``_profiles``, only for batches that pass the
+gate, so rejected batches never become anomaly history) are appended once per run.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -18,14 +29,49 @@ class QualityCheckOperator(PipelineStageOperator):
     ui_color = "#fdebd0"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from tenantflow.quality.runner import run_quality
+        import pyarrow as pa
 
-        ctx = self.pipeline_ctx
-        frame = LandingHook(ctx.batch(self.run_id(context))).read().to_pandas()
-        report = run_quality(frame, ctx.pipeline.quality, suite_name=ctx.dag_id)
+        from tenantflow.hooks.iceberg import IcebergHook
+        from tenantflow.quality.quarantine import split_batch
+        from tenantflow.quality.runner import run_quality
+        from tenantflow.quality.store import QualityStore
+
+        ctx, run_id = self.pipeline_ctx, self.run_id(context)
+        pipeline = ctx.pipeline
+        raw = LandingHook(ctx.batch(run_id))
+        batch = raw.dataset()  # large batches are scanned, not read (see quality.runner)
+        now = dt.datetime.now(dt.UTC)
+        store = QualityStore(IcebergHook(ctx).catalog, ctx.namespace)
+
+        def history(metric: str) -> list[float]:
+            return store.metric_history(pipeline.id, metric, exclude_run_id=run_id)
+
+        profiling = pipeline.profiling if pipeline.profiling.enabled else None
+        report = run_quality(batch if batch is not None else pa.table({}), pipeline.quality, suite_name=ctx.dag_id,
+                             now=now, history=history, profiling=profiling)
+        split = None
+        if report.quarantine_masks and not report.errors:
+            split = split_batch(report.data, list(pipeline.quality), report.quarantine_masks, run_id=run_id, now=now)
+        quarantined = split.failing.num_rows if split else 0
         self.log.info("%s", report.summary())
+        store.record_results(report, pipeline=pipeline.id, run_id=run_id, at=now, quarantined_rows=quarantined)
         if report.errors:
             failed = ", ".join(o.rule for o in report.errors)
             raise QualityGateFailed(f"{len(report.errors)} error-severity quality rule(s) failed: {failed}; "
                                     "nothing was loaded")
-        return report.as_dict()
+        if report.profile is not None:
+            store.record_profile(report.profile, pipeline=pipeline.id, run_id=run_id, at=now)
+        if quarantined:
+            from tenantflow.config.privacy import PiiPolicy
+            from tenantflow.pii.protect import protect_batch
+
+            # quarantined rows are masked like loaded rows: the quarantine table must not hold clear PII
+            failing = protect_batch(split.failing, pipeline.pii or PiiPolicy(), tenant_id=ctx.tenant_id,
+                                    pipeline=ctx.dag_id, classification=ctx.classification).table
+            store.quarantine(pipeline.target.table, failing, pipeline=pipeline.id, run_id=run_id)
+            raw.publish_derived("approved", [split.passing], source=raw.manifest().source)
+            self.log.info("quarantined %d row(s) into %s; %d row(s) approved for loading", quarantined,
+                          f"{ctx.namespace}.{pipeline.target.table}__quarantine", split.passing.num_rows)
+        summary = report.as_dict()
+        summary["quarantined_rows"] = quarantined
+        return summary

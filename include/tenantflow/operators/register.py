@@ -33,7 +33,13 @@ class RegisterTableOperator(PipelineStageOperator):
             return {"table": ctx.table_identifier, "registered": False}
         from tenantflow.catalog.registration import apply_column_comments, documented_properties
 
-        changed = hook.set_properties({**documented_properties(ctx.pipeline.target), **table_properties(ctx)})
+        properties = {**documented_properties(ctx.pipeline.target), **table_properties(ctx)}
+        current = hook.table().properties.get("tenantflow.classification")
+        if current:  # the load may have raised it (a restricted PII column); never lower it here
+            from tenantflow.pii.classification import highest
+
+            properties["tenantflow.classification"] = str(highest([current, properties["tenantflow.classification"]]))
+        changed = hook.set_properties(properties)
         columns = apply_column_comments(hook.table(), ctx.pipeline.target)
         self.log.info("registered %s (%d propert%s, %d column comment(s) changed)", ctx.table_identifier,
                       len(changed), "y" if len(changed) == 1 else "ies", len(columns))

@@ -1,0 +1,44 @@
+"""Landing retention: delete a pipeline's raw batches, rejects and stale staging older than N days.
+
+Age is the last-modified time of a folder's newest object (S3 LastModified / file mtime), so a
+batch is kept for N days after it was last written. The batch of the current run is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from tenantflow.landing.batch import BatchLocation, run_key
+from tenantflow.landing.storage import filesystem, join, remove_dir
+
+log = logging.getLogger(__name__)
+
+
+def expire_batches(location: BatchLocation, retention_days: int, now: datetime | None = None) -> list[str]:
+    """Delete the run folders of ``location``'s pipeline older than ``retention_days``; returns what was deleted."""
+    from pyarrow import fs as pafs
+
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=retention_days)
+    pipeline_root = join(location.landing, location.pipeline_id)
+    fs, root = filesystem(pipeline_root)
+    current = run_key(location.run_id)
+    newest: dict[str, datetime] = {}
+    for info in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
+        if info.type != pafs.FileType.File or info.mtime is None:
+            continue
+        relative = info.path[len(root):].strip("/").split("/")
+        # <run-key>/…  or  _rejects/<run-key>/…  or  _staging/<run-key>/…
+        folder = "/".join(relative[:2]) if relative[0] in ("_rejects", "_staging") else relative[0]
+        if folder.rsplit("/", 1)[-1] == current or not folder.rsplit("/", 1)[-1].startswith("run="):
+            continue
+        mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=UTC)
+        newest[folder] = max(newest.get(folder, mtime), mtime)
+    expired = sorted(folder for folder, mtime in newest.items() if mtime < cutoff)
+    for folder in expired:
+        remove_dir(join(pipeline_root, folder))
+    if expired:
+        log.info("retention %d days: deleted %d landing folder(s) of %s", retention_days, len(expired),
+                 location.pipeline_id)
+    return [join(pipeline_root, folder) for folder in expired]

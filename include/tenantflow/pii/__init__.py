@@ -1,0 +1,1 @@
+"""PII detection, masking and data classification (pyarrow is imported inside functions only)."""

@@ -1,0 +1,126 @@
+"""Per-column profile of a batch: null rate, distinct count, min/max/mean of numerics, top values.
+
+Top values are the only row values a profile keeps, so they are kept only for low-cardinality
+columns (at most ``profiling.top_values_max_distinct`` distinct values, and at most half as many
+distinct values as non-null rows: categories, not people), only values seen in two rows or more,
+and never for columns listed in ``profiling.exclude`` (those are not profiled at all).
+One row per column plus a ``*`` row carrying the batch's row count.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tenantflow.config.quality_rules import Profiling
+
+TABLE_ROW = "*"
+
+
+def profile_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([
+        ("run_id", pa.string()), ("pipeline", pa.string()), ("profiled_at", pa.timestamp("us", tz="UTC")),
+        ("column", pa.string()), ("type", pa.string()), ("rows", pa.int64()), ("null_count", pa.int64()),
+        ("null_rate", pa.float64()), ("distinct_count", pa.int64()), ("distinct_approx", pa.bool_()),
+        ("min", pa.float64()),
+        ("max", pa.float64()), ("mean", pa.float64()), ("top_values", pa.string()),
+    ])
+
+
+def _numeric(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+
+
+def profile_column(name: str, column: Any, rows: int, settings: Profiling) -> dict[str, Any]:
+    import pyarrow.compute as pc
+
+    nulls = column.null_count
+    distinct = int(pc.count_distinct(column, mode="only_valid").as_py())
+    row: dict[str, Any] = {"column": name, "type": str(column.type), "rows": rows, "null_count": nulls,
+                           "null_rate": nulls / rows if rows else 0.0, "distinct_count": distinct,
+                           "distinct_approx": False,
+                           "min": None, "max": None, "mean": None, "top_values": None}
+    if _numeric(column.type) and rows > nulls:
+        bounds = pc.min_max(column)
+        row["min"], row["max"] = float(bounds["min"].as_py()), float(bounds["max"].as_py())
+        row["mean"] = float(pc.mean(column).as_py())
+    if categorical(distinct, rows - nulls, settings):
+        counts = pc.value_counts(column.drop_null())
+        counts = counts.filter(pc.greater_equal(counts.field("counts"), 2))  # a value seen once may identify
+        order = pc.array_sort_indices(counts.field("counts"), order="descending")[: settings.top_values]
+        top = counts.take(order)
+        row["top_values"] = json.dumps(
+            [[_plain(v), c] for v, c in zip(top.field("values").to_pylist(), top.field("counts").to_pylist(),
+                                              strict=True)], default=str)
+    return row
+
+
+def categorical(distinct: int, values: int, settings: Profiling) -> bool:
+    """Low cardinality, in absolute terms and against the batch: categories, not identifiers."""
+    return 0 < distinct <= settings.top_values_max_distinct and 2 * distinct <= values
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def profile_batch(data: Any, settings: Profiling) -> list[dict[str, Any]]:
+    """Profile rows of a batch (without run id and time, which the store adds)."""
+    rows = data.num_rows
+    out = [{"column": TABLE_ROW, "type": "table", "rows": rows, "null_count": None, "null_rate": None,
+            "distinct_count": None, "distinct_approx": None, "min": None, "max": None, "mean": None,
+            "top_values": None}]
+    for name in data.column_names:
+        if name in settings.exclude:
+            continue
+        out.append(profile_column(name, data[name], rows, settings))
+    return out
+
+
+def profiled_columns(schema: Any, settings: Profiling) -> list[tuple[str, bool]]:
+    """(column, numeric) of the columns a profile covers."""
+    return [(f.name, _numeric(f.type)) for f in schema if f.name not in settings.exclude]
+
+
+def profile_from_scan(values: dict[str, Any], schema: Any, settings: Profiling) -> list[dict[str, Any]]:
+    """Profile rows from the aggregates of one DuckDB scan (``sql_checks.scan``). Distinct counts are
+    HyperLogLog estimates there (``distinct_approx``) except for low-cardinality columns, which one
+    more scan counts exactly; the Arrow path is exact throughout."""
+    from tenantflow.quality.sql_checks import histograms
+
+    rows = int(values["rows"])
+    out = [{"column": TABLE_ROW, "type": "table", "rows": rows, "null_count": None, "null_rate": None,
+            "distinct_count": None, "distinct_approx": None, "min": None, "max": None, "mean": None,
+            "top_values": None}]
+    columns = [name for name, _ in profiled_columns(schema, settings)]
+    nulls = {name: rows - int(values[f"n:{name}"]) for name in columns}
+    distinct = {name: int(values[f"d:{name}"]) for name in columns}
+    # low estimates are made exact (and give the top values) by one value-count scan
+    candidates = [n for n in columns if 0 < distinct[n] <= 2 * settings.top_values_max_distinct]
+    counts = histograms(values["connection"], candidates)
+    for name in columns:
+        exact = name in counts
+        if exact:
+            distinct[name] = len(counts[name])
+        top = None
+        if exact and categorical(distinct[name], rows - nulls[name], settings):
+            pairs = sorted(((v, n) for v, n in counts[name].items() if n >= 2), key=lambda p: (-p[1], str(p[0])))
+            top = json.dumps([[_plain(v), n] for v, n in pairs[: settings.top_values]], default=str)
+        out.append({"column": name, "type": str(schema.field(name).type), "rows": rows, "null_count": nulls[name],
+                    "null_rate": nulls[name] / rows if rows else 0.0, "distinct_count": distinct[name],
+                    "distinct_approx": not exact, "min": values.get(f"min:{name}"), "max": values.get(f"max:{name}"),
+                    "mean": values.get(f"mean:{name}"), "top_values": top})
+    return out
+
+
+def metric_of(profile_row: dict[str, Any], metric: str) -> float | None:
+    """The anomaly metric a stored profile row holds (row_count on '*', null_rate/mean on the column)."""
+    kind = metric.partition(":")[0]
+    if kind == "row_count":
+        return float(profile_row["rows"])
+    value = profile_row["null_rate" if kind == "null_rate" else "mean"]
+    return None if value is None else float(value)
