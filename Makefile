@@ -28,6 +28,7 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.merge_bench
 	$(BIN)/python -m benchmarks.ingest_bench
 	$(BIN)/python -m benchmarks.quality_bench
+	$(BIN)/python -m benchmarks.transform_bench
 
 lint: install
 	$(BIN)/python -m ruff check include tests dags plugins benchmarks

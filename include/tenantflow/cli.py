@@ -1,5 +1,5 @@
 """The ``tenantflow`` command: validate configs, export schemas, scaffold tenants, sync isolation, list,
-quality trends."""
+quality trends, tables."""
 
 from __future__ import annotations
 
@@ -124,11 +124,27 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         _out(f"skipping tenant {tenant_id!r} (invalid config, its current access is left as is):\n{exc}")
     desired = desired_state(bundles, demo_users=args.demo_users, protected=frozenset(failures))
     changes = sync(desired, dry_run=args.dry_run, prune=args.prune)
+    namespaces = [] if args.no_catalog else _sync_namespaces(bundles, settings, dry_run=args.dry_run)
+    changes = [*changes, *(c for c in namespaces if c.kind != "failed")]
     verb = "would apply" if args.dry_run else "applied"
     for change in changes:
         _out(f"{'~ ' if args.dry_run else '+ '}{change}")
     _out(f"{verb} {len(changes)} change(s) for {len(bundles)} tenant(s)" if changes else "no changes: in sync")
-    return 1 if failures and args.strict else 0
+    broken = [c for c in namespaces if c.kind == "failed"]
+    for change in broken:
+        _out(f"! catalog namespace of tenant {change.tenant_id!r} not synced: {change.detail}")
+    return 1 if (failures and args.strict) or broken else 0
+
+
+def _sync_namespaces(bundles: dict[str, TenantBundle], settings: Settings, *, dry_run: bool) -> list:
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.namespaces import sync_namespaces
+
+    def open_for(bundle: TenantBundle):
+        name = bundle.tenant.catalog.name
+        return open_catalog(name, bundle.platform.catalogs[name], str(settings.home), tenant_id=bundle.tenant.id)
+
+    return sync_namespaces(bundles, open_for, dry_run=dry_run)
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,6 +163,28 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     for tenant_id in failures:
         _out(f"{tenant_id}: invalid config (run `tenantflow validate {tenant_id}`)")
     return 1 if failures else 0
+
+
+def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.inventory import render, tenant_tables
+    from tenantflow.config.loader import load_tenant
+
+    try:
+        bundle = load_tenant(settings.config_dir, args.tenant_id)
+    except ConfigErrors as exc:
+        _out(str(exc))
+        return 1
+    ref = bundle.tenant.catalog
+    catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], str(settings.home),
+                           tenant_id=bundle.tenant.id)
+    tables = tenant_tables(catalog, bundle.tenant.id, ref.namespace)
+    if args.json:
+        _out(json.dumps([t.as_dict() for t in tables], indent=2))
+    else:
+        for line in render(tables) or [f"no tables in {ref.name}:{ref.namespace} yet"]:
+            _out(line)
+    return 0
 
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
@@ -168,7 +206,8 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         _out(f"tenantflow quality: tenant {args.tenant!r} has no pipeline {args.pipeline!r} (pipelines: {known})")
         return 1
     ref = bundle.tenant.catalog
-    catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], str(settings.home))
+    catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], str(settings.home),
+                           tenant_id=bundle.tenant.id)
     runs = last_runs(QualityStore(catalog, ref.namespace).trend(args.pipeline), args.last)
     if args.json:
         _out(json.dumps(runs, indent=2))
@@ -212,10 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true", help="remove pools/roles of deleted tenants")
     p.add_argument("--demo-users", action="store_true", help="also create demo users (password: <user>-demo)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any tenant config is invalid")
+    p.add_argument("--no-catalog", action="store_true", help="skip creating the tenants' catalog namespaces")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("list", help="list tenants, pipelines and DAG ids")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("tables", help="list a tenant's tables: schema, snapshots, last load, rows")
+    p.add_argument("tenant_id")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_tables)
 
     p = sub.add_parser("quality", help="quality trend of a tenant's runs: rows, score, failed rules")
     p.add_argument("tenant")

@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tenantflow.config.processing import DatabricksCluster
+from tenantflow.config.transform import Transform
+
 SLUG = r"^[a-z][a-z0-9_]{1,30}[a-z0-9]$"
 _SLUG_RE = re.compile(SLUG)
 
@@ -124,6 +127,9 @@ class TenantConfig(Model):
     storage: Storage
     catalog: CatalogRef
     default_engine: Engine
+    databricks: DatabricksCluster | None = Field(
+        default=None, description="Job cluster of pipelines with engine 'databricks' (connection <tenant>__databricks)."
+    )
     access: Access = Access()
     notifications: tuple[Notification, ...] = ()
     classification: Classification
@@ -338,11 +344,24 @@ class Target(Model):
         description="overwrite: replace the whole table, or only the partitions the batch has rows for.",
     )
     partition_by: tuple[PartitionField, ...] = ()
-    comment: str | None = None
+    comment: str | None = Field(default=None, description="Table comment in the catalog.")
+    column_comments: dict[str, str] = Field(default_factory=dict, description="Column name -> comment.")
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="Extra table properties (the 'tenantflow.' prefix is reserved)."
+    )
     schema_policy: Literal["evolve", "freeze", "discard_columns"] = Field(
         default="evolve",
         description="New source columns: add them (evolve), fail with a diff (freeze) or drop them.",
     )
+
+    @field_validator("properties")
+    @classmethod
+    def _no_reserved_properties(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(k for k in value if k.startswith("tenantflow.") or k == "comment")
+        if reserved:
+            raise ValueError(f"properties {reserved} are set by the platform; use `comment` for the table comment "
+                             "and other keys for your own properties")
+        return value
 
     @model_validator(mode="after")
     def _merge_keys(self) -> Target:
@@ -369,6 +388,9 @@ class PipelineConfig(Model):
     source: Source
     incremental: Incremental | None = None
     quality: tuple[QualityRule, ...] = ()
+    transform: Transform | None = Field(
+        default=None, description="Spark SQL over the landed batch (relation `batch`) and lookup tables."
+    )
     profiling: Profiling = Field(default_factory=Profiling, description="Per-column profile of every batch.")
     target: Target
     engine: Engine | None = Field(default=None, description="Defaults to the tenant's default_engine.")
@@ -408,7 +430,14 @@ class CatalogSettings(Model):
     type: Literal["sql", "rest", "glue"]
     properties: dict[str, str] = Field(
         default_factory=dict,
-        description="pyiceberg catalog properties; '{home}' is replaced by TENANTFLOW_HOME.",
+        description="pyiceberg catalog properties; '{home}' is replaced by TENANTFLOW_HOME, '{tenant}' by the "
+                    "tenant id and '{workspace}' by the host of the tenant's `connection`.",
+    )
+    connection: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]*$",
+        description="Name of the tenant connection '<tenant>__<connection>' holding the catalog's credentials: "
+                    "rest = workspace host + token (password) or OAuth client id/secret (login/password); "
+                    "glue = AWS access key (login/password) and region (extra).",
     )
 
 

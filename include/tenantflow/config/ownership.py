@@ -125,6 +125,8 @@ def pipeline_violations(
         v := location_owner_violation("source.path", source.path, tenant_id, other_tenants, kind="source")
     ):
         yield v
+    if pipeline.transform is not None:
+        yield from lookup_violations(pipeline.transform.lookups, tenant_id)
     keys = pipeline.target.merge_keys
     columns = source.columns if isinstance(source, SqlSource) else ()
     missing = [k for k in keys if columns and k not in columns]
@@ -134,3 +136,15 @@ def pipeline_violations(
             f"merge key(s) {missing} are not in source.columns",
             "add them to source.columns",
         )
+
+
+def lookup_violations(lookups: dict[str, str], tenant_id: str) -> Iterable[Violation]:
+    """Lookup tables of a transform must be in a namespace of the tenant ('table' = the tenant's own)."""
+    for name, table in lookups.items():
+        namespace, _, _ = table.rpartition(".")
+        if namespace and not naming.owns_namespace(tenant_id, namespace):
+            yield Violation(
+                f"transform.lookups.{name}",
+                f"lookup table {table!r} is in namespace {namespace!r}, which does not belong to tenant {tenant_id!r}",
+                f"use a table of '{tenant_id}' or '{tenant_id}_<suffix>' (or just the table name)",
+            )

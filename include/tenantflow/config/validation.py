@@ -50,7 +50,31 @@ def _to_config_error(
         message = "field required"
     elif err["type"] == "extra_forbidden":
         message = "unknown field"
+    sql_error = _sql_error(err)
+    if sql_error is not None and found:
+        return _sql_config_error(document, loc, message, sql_error)
     return ConfigError(path, line, column, field, message, _hint(model, data, err, loc))
+
+
+def _sql_error(err: Any) -> Any:
+    from tenantflow.config.transform import SqlSyntaxError
+
+    error = (err.get("ctx") or {}).get("error")
+    return error if isinstance(error, SqlSyntaxError) else None
+
+
+def _sql_config_error(document: YamlDocument, loc: tuple[str | int, ...], message: str, error: Any) -> ConfigError:
+    """Point a transform SQL error at its line in the YAML file (block scalars start on the next line)."""
+    sql_loc = (*loc, "sql") if loc and loc[-1] != "sql" else loc
+    line, column, found = locate(document.text, sql_loc)
+    lines = document.text.splitlines()
+    if found and lines[line - 1].rstrip().endswith(("|", "|-", "|+", ">", ">-", ">+")) \
+            and line + error.line <= len(lines):
+        line += error.line
+        text = lines[line - 1]
+        column = len(text) - len(text.lstrip()) + error.column
+    hint = "the query may read `batch` and the names in `transform.lookups`; write Spark SQL"
+    return ConfigError(document.path, line, column, ".".join(str(s) for s in sql_loc), message, hint)
 
 
 def _defaults_section(model: type[BaseModel]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from tenantflow.demo.jobs_api import LocalJobsApi
 from tenantflow.demo.smoke import smoke_check, wait_healthy
 from tenantflow.isolation.access_matrix import TENANT_ROLES
 from tenantflow.isolation.desired import demo_password
@@ -34,7 +35,7 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def demo_env(repo: Path, state: Path, port: int) -> dict[str, str]:
+def demo_env(repo: Path, state: Path, port: int, databricks_conn: str | None = None) -> dict[str, str]:
     airflow_home = state / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     sources = state / "sources"
@@ -63,6 +64,7 @@ def demo_env(repo: Path, state: Path, port: int) -> dict[str, str]:
         "AIRFLOW_CONN_HEALTHCARE__CLINIC": (
             f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
         ),
+        **({"AIRFLOW_CONN_HEALTHCARE__DATABRICKS": databricks_conn} if databricks_conn else {}),
         # the finance tenant's PII hashing key (HMAC), generated once per demo state
         "AIRFLOW_CONN_FINANCE__PII": f'{{"conn_type": "generic", "password": "{_secret(state / ".finance_pii")}"}}',
         "GX_ANALYTICS_ENABLED": "False",
@@ -138,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     repo = Path.cwd()
     state = Path(args.state).resolve()
     bin_dir = Path(sys.executable).parent
-    env = demo_env(repo, state, args.port)
+    # healthcare's lab_results pipeline has `engine: databricks`: in the demo its workspace connection points
+    # at a local Jobs API stand-in that runs the shipped job entry point on this machine (no cluster)
+    workspace = LocalJobsApi(step_seconds=1.0, default_scenario="execute").__enter__()
+    log.info("healthcare__databricks -> local Jobs API stand-in on port %d (runs the job locally)", workspace.port)
+    env = demo_env(repo, state, args.port, workspace.connection_uri_json("demo-local-token"))
     prepare(repo, state, env, bin_dir, args.scale)
     procs = start(env, bin_dir, state / "logs")
     stopping = False
@@ -166,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         stop(procs)
+        workspace.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

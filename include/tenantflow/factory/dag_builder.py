@@ -1,4 +1,9 @@
-"""Build one pipeline DAG: extract → land → quality → load → register, each stage a task group."""
+"""Build one pipeline DAG: extract → land → quality → [transform] → load → register, each stage a task group.
+
+Engine 'local' adds a ``transform`` group (DuckDB) when the pipeline has a transform; engine
+'databricks' replaces transform and load with one ``databricks`` group: a run of the shipped job
+on the tenant's workspace, which transforms and writes the table with the same write modes.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from tenantflow.operators.land import LandOperator
 from tenantflow.operators.load import IcebergLoadOperator
 from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
+from tenantflow.operators.transform import LocalTransformOperator
 from tenantflow.pipeline_context import PipelineContext
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -77,13 +83,33 @@ def _build(ctx: PipelineContext) -> DAG:
             LandOperator(task_id="land_raw", pipeline_ctx=ctx, extract_task_id=EXTRACT_TASK_ID)
         with TaskGroup("quality") as quality:
             QualityCheckOperator(task_id="validate", pipeline_ctx=ctx)
-        with TaskGroup("load") as load:
-            IcebergLoadOperator(task_id="load_iceberg", pipeline_ctx=ctx)
+        process = _process_groups(ctx)
         with TaskGroup("register") as register:
             RegisterTableOperator(
                 task_id="register_table",
                 pipeline_ctx=ctx,
                 outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
             )
-        extract >> land >> quality >> load >> register
+        chain = [extract, land, quality, *process, register]
+        for upstream, downstream in zip(chain, chain[1:], strict=False):
+            upstream >> downstream
     return dag
+
+
+def _process_groups(ctx: PipelineContext) -> list[TaskGroup]:
+    """The groups between quality and register, by engine."""
+    if ctx.engine == "databricks":
+        from tenantflow.operators.databricks import databricks_run_operator
+
+        with TaskGroup("databricks") as databricks:
+            databricks_run_operator(ctx, task_id="run_job")
+        return [databricks]
+    groups = []
+    if ctx.pipeline.transform is not None:
+        with TaskGroup("transform") as transform:
+            LocalTransformOperator(task_id="transform_sql", pipeline_ctx=ctx)
+        groups.append(transform)
+    with TaskGroup("load") as load:
+        IcebergLoadOperator(task_id="load_iceberg", pipeline_ctx=ctx)
+    groups.append(load)
+    return groups

@@ -31,7 +31,8 @@ class IcebergHook:
 
     @cached_property
     def catalog(self) -> Catalog:
-        return open_catalog(self.ctx.catalog_name, self.ctx.catalog_settings, self.ctx.home)
+        ctx = self.ctx
+        return open_catalog(ctx.catalog_name, ctx.catalog_settings, ctx.home, tenant_id=ctx.tenant_id)
 
     def table(self) -> Table | None:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError

@@ -1,0 +1,133 @@
+"""Transform benchmark: the local engine (streamed) against materialising the batch and the result.
+
+    python -m benchmarks.transform_bench [--rows 2000000] [--parts 20]
+
+Lands ``rows`` sales rows as ``parts`` Parquet parts plus a product lookup, then runs the same
+Spark SQL transform (filter, lookup join, casts) two ways, each in its own process so peak memory
+is its own: ours (``tenantflow.processing.local_engine.run_sql`` over a lazily scanned dataset,
+result streamed into Parquet parts) and a baseline that reads the whole batch into one Arrow table,
+runs the query and materialises the whole result before writing it. Row counts must match.
+Prints one JSON line (also written to bench-results/transform.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger("transform_bench")
+
+SQL = """
+SELECT s.sale_id, s.sku, p.category, CAST(s.quantity AS INT) AS quantity,
+       CAST(s.quantity * s.unit_price AS DECIMAL(12, 2)) AS revenue, s.note
+FROM batch AS s JOIN products AS p ON s.sku = p.sku
+WHERE s.channel = 'online'
+"""
+
+
+def generate(folder: Path, rows: int, parts: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    per_part = rows // parts
+    for i in range(parts):
+        ids = np.arange(i * per_part, (i + 1) * per_part)
+        n = len(ids)
+        pq.write_table(pa.table({
+            "sale_id": pa.array(ids, pa.int64()),
+            "sku": pa.array([f"SKU-{k:05d}" for k in rng.integers(1, 2_000, n)]),
+            "quantity": pa.array(rng.integers(1, 10, n), pa.int64()),
+            "unit_price": pa.array(np.round(rng.random(n) * 100, 2)),
+            "channel": pa.array(rng.choice(["store", "online"], n)),
+            "note": pa.array(["x" * 40] * n),  # a wide-ish text column, as real sales rows have
+        }), folder / f"part-{i:05d}.parquet", compression="zstd")
+    skus = [f"SKU-{k:05d}" for k in range(1, 2_000)]
+    categories = [["grocery", "home", "apparel"][k % 3] for k in range(len(skus))]
+    pq.write_table(pa.table({"sku": skus, "category": categories}), folder / "products.parquet")
+
+
+def child(mode: str, folder: Path) -> dict:
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    paths = sorted(str(p) for p in folder.glob("part-*.parquet"))
+    products = pq.read_table(folder / "products.parquet")
+    out = folder / f"out-{mode}"
+    start = time.perf_counter()
+    if mode == "streamed":
+        from tenantflow.landing.writer import write_parts
+        from tenantflow.processing.local_engine import run_sql
+
+        staged = write_parts(run_sql(SQL, ds.dataset(paths, format="parquet"), {"products": products}), str(out))
+        rows = staged.rows
+    else:
+        import duckdb
+
+        from tenantflow.processing.local_engine import to_duckdb
+
+        batch = ds.dataset(paths, format="parquet").to_table()  # noqa: F841 - scanned by DuckDB by name
+        con = duckdb.connect()
+        con.register("batch", batch)
+        con.register("products", products)
+        result = con.sql(to_duckdb(SQL)).to_arrow_table()
+        out.mkdir()
+        pq.write_table(result, out / "part-00000.parquet", compression="zstd")
+        rows = result.num_rows
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"mode": mode, "rows": rows, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--parts", type=int, default=20)
+    parser.add_argument("--child", choices=["streamed", "materialized"])
+    parser.add_argument("--dir")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("tenantflow").setLevel(logging.WARNING)
+    if args.child:
+        print(json.dumps(child(args.child, Path(args.dir))))  # noqa: T201 - read by the parent
+        return 0
+
+    root = Path(tempfile.mkdtemp(prefix="tenantflow-transform-bench-"))
+    try:
+        generate(root, args.rows, args.parts)
+        log.info("landed %d rows in %d parts", args.rows, args.parts)
+        runs = {}
+        for mode in ("streamed", "materialized"):
+            out = subprocess.run([sys.executable, "-m", "benchmarks.transform_bench", "--child", mode, "--dir",
+                                  str(root)], capture_output=True, text=True, check=True)
+            runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+            log.info("%s: %s", mode, runs[mode])
+        ours, base = runs["streamed"], runs["materialized"]
+        if ours["rows"] != base["rows"]:
+            log.error("row counts differ: %s", runs)
+            return 1
+        result = {"bench": "transform", "rows": args.rows, "out_rows": ours["rows"],
+                  "ours_s": ours["seconds"], "materialized_s": base["seconds"],
+                  "ours_peak_rss_mb": ours["peak_rss_mb"], "materialized_peak_rss_mb": base["peak_rss_mb"],
+                  "memory_ratio_materialized_over_ours": round(base["peak_rss_mb"] / ours["peak_rss_mb"], 2),
+                  "time_ratio_ours_over_materialized": round(ours["seconds"] / base["seconds"], 2)}
+        line = json.dumps(result)
+        print(line)  # noqa: T201 - the benchmark's output
+        Path("bench-results").mkdir(exist_ok=True)
+        Path("bench-results/transform.json").write_text(line + "\n")
+        return 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Load one run's batch into the pipeline's table: shared by the load task and the Databricks job.
+
+PII detection and masking run here, so both engines protect the rows the same way before anything
+is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tenantflow.hooks.iceberg import IcebergHook
+from tenantflow.hooks.landing import LandingHook
+
+if TYPE_CHECKING:
+    from tenantflow.pipeline_context import PipelineContext
+
+log = logging.getLogger(__name__)
+
+
+def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None) -> dict[str, Any]:
+    """Write the run's load input (last derived batch, else raw) with the target's write mode, once per run id."""
+    raw = LandingHook(ctx.batch(run_id))
+    landing = raw.load_input()
+    if landing is not raw:
+        log.info("loading the %r batch of this run", landing.location.stage)
+    manifest = landing.manifest()
+    if manifest.rows == 0:
+        log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
+        return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
+    hook = hook or IcebergHook(ctx)
+    state = {"run_id": manifest.run_id, "watermark": manifest.watermark, "source_files": manifest.source_files}
+    protection = pii_decision(ctx, landing)
+    if protection.plan:  # masked columns: the rows are rewritten, never the landed files added as they are
+        from tenantflow.pii.masking import apply_masking
+
+        result = hook.write(apply_masking(landing.read(), protection.plan, pii_secret(ctx)), **state)
+    else:
+        parts, schemas = landing.parts()
+        result = hook.append_landed(parts, schemas, manifest.rows, **state)
+        if result is None:  # merge, overwrite, partitioned or evolving tables: write the rows
+            result = hook.write(landing.read(), **state)
+    hook.classify(protection.properties)
+    return {**result.as_dict(), "pii": protection.summary()}
+
+
+def pii_decision(ctx: PipelineContext, landing: LandingHook) -> Any:
+    """Scan a sample of the batch and plan masking; unmasked PII below `restricted` fails here."""
+    from tenantflow.config.privacy import PiiPolicy
+    from tenantflow.pii.protect import protect_batch
+
+    policy = ctx.pipeline.pii or PiiPolicy()  # detection is on for every pipeline
+    decision = protect_batch(landing.sample(policy.sample_rows), policy, tenant_id=ctx.tenant_id,
+                             pipeline=ctx.dag_id, classification=ctx.classification,
+                             secret=lambda: pii_secret(ctx))
+    log.info("PII: %s", decision.summary())
+    return decision
+
+
+def pii_secret(ctx: PipelineContext) -> bytes:
+    from tenantflow.pii.secrets import tenant_pii_secret
+
+    policy = ctx.pipeline.pii
+    return tenant_pii_secret(ctx.tenant_id, policy.secret_connection if policy else None)

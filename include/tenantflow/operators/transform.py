@@ -1,0 +1,19 @@
+"""Transform (engine 'local'): the pipeline's Spark SQL run by DuckDB; the load stage writes the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenantflow.hooks.iceberg import IcebergHook
+from tenantflow.operators.base import PipelineStageOperator
+
+
+class LocalTransformOperator(PipelineStageOperator):
+    ui_color = "#d1f2eb"
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from tenantflow.processing.transform_step import run_local_transform
+
+        ctx = self.pipeline_ctx
+        manifest = run_local_transform(ctx, self.run_id(context), IcebergHook(ctx).catalog)
+        return {"rows": manifest.rows, "files": len(manifest.files), "source": manifest.source}
