@@ -107,8 +107,16 @@ class Access(Model):
 
 class Notification(Model):
     kind: Literal["email", "slack", "webhook"]
-    target: str = Field(min_length=1)
+    target: str = Field(min_length=1, description="email address (email) or http(s) URL (slack, webhook)")
     events: tuple[Literal["failure", "quality_warning", "success"], ...] = ("failure",)
+
+    @model_validator(mode="after")
+    def _target_fits_kind(self) -> Notification:
+        if self.kind == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.target):
+            raise ValueError(f"email target {self.target!r} is not an email address")
+        if self.kind != "email" and not re.match(r"https?://[^\s/]+", self.target):
+            raise ValueError(f"{self.kind} target {self.target!r} must be an http(s):// URL")
+        return self
 
 
 class RetryPolicy(Model):

@@ -41,6 +41,11 @@ def default_args(ctx: PipelineContext) -> dict[str, Any]:
     }
     if ctx.tenant.quotas.worker_queue:
         args["queue"] = ctx.tenant.quotas.worker_queue
+    if any("failure" in n.events for n in ctx.tenant.notifications):
+        from tenantflow.notifications.notifier import TenantNotifier
+
+        args["on_failure_callback"] = TenantNotifier(tenant_id=ctx.tenant_id, targets=ctx.tenant.notifications,
+                                                     event="failure")
     return args
 
 

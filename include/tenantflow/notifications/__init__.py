@@ -1,0 +1,1 @@
+"""Tenant notifications: quality warnings, failures and successes sent to the tenant's own targets."""
