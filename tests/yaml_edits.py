@@ -19,3 +19,16 @@ def position(path: Path, needle: str) -> tuple[int, int]:
         if needle in line:
             return number, line.index(needle) + 1
     raise AssertionError(f"test setup: {needle!r} not in {path}")
+
+
+# The smallest valid finance pipeline (8 lines); tests append the block under test from line 9.
+MINIMAL_PIPELINE = """\
+description: ERP orders
+source:
+  kind: sql
+  connection_id: finance__erp
+  table: orders
+target:
+  table: orders
+  mode: append
+"""

@@ -10,17 +10,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from tenantflow.config import ConfigErrors, load_tenant
 from tenantflow.config.models import QualityRule
+from yaml_edits import MINIMAL_PIPELINE
 
 RULE = TypeAdapter(QualityRule)
-ORDERS = """\
-description: ERP orders
-source:
-  kind: sql
-  connection_id: finance__erp
-  table: orders
-target:
-  table: orders
-  mode: append
+ORDERS = MINIMAL_PIPELINE + """\
 quality:
 """  # the rule under test starts at line 10
 

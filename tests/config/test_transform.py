@@ -7,17 +7,9 @@ from pathlib import Path
 import pytest
 
 from tenantflow.config import ConfigErrors, load_tenant
-from yaml_edits import position
+from yaml_edits import MINIMAL_PIPELINE, position
 
-ORDERS = """\
-description: ERP orders
-source:
-  kind: sql
-  connection_id: finance__erp
-  table: orders
-target:
-  table: orders
-  mode: append
+ORDERS = MINIMAL_PIPELINE + """\
 transform:
   sql: |
     SELECT o.order_id, CAST(o.amount AS DECIMAL(12, 2)) AS amount, c.segment
