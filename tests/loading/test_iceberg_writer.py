@@ -182,3 +182,19 @@ def test_overwrite_partitions_replaces_only_the_batchs_partitions(catalog):
         (3, "shipped"), (10, "placed")]
     with pytest.raises(ValueError, match="`overwrite_scope: partitions` needs mode 'overwrite' and a `partition_by`"):
         Target(table="orders", mode="overwrite", overwrite_scope="partitions")
+
+
+def test_a_run_without_rows_still_commits_its_state(catalog):
+    from tenantflow.loading.iceberg_writer import commit_state
+
+    target = Target(table="orders", mode="append")
+    assert commit_state(catalog, "finance.orders", target, run_id="run-0", pipeline_id="orders",
+                        watermark="1") is None, "no table yet: nothing to protect"
+    write(catalog, orders([1, 2]), target, "run-1", watermark="2")
+    result = commit_state(catalog, "finance.orders", target, run_id="run-2", pipeline_id="orders", watermark="9",
+                          source_files=["s3://b/all-rejected.csv"])
+    table = catalog.load_table("finance.orders")
+    assert not result.skipped and rows(catalog)["order_id"].to_pylist() == [1, 2]
+    assert state.last_watermark(table) == "9" and "s3://b/all-rejected.csv" in state.loaded_files(table)
+    again = commit_state(catalog, "finance.orders", target, run_id="run-2", pipeline_id="orders", watermark="9")
+    assert again.skipped and len(catalog.load_table("finance.orders").snapshots()) == len(table.snapshots())

@@ -76,3 +76,22 @@ def test_lookups_resolve_in_the_tenants_namespaces_only(ctx):
     assert lookup_identifier(ctx, "finance_ref.customers") == "finance_ref.customers"
     with pytest.raises(TenantIsolationError):
         lookup_identifier(ctx, "retail.customers")
+
+
+def test_a_run_whose_rows_were_all_set_aside_still_commits_its_watermark(ctx):
+    from tenantflow.loading import state
+
+    hook = IcebergHook(ctx)
+    land(ctx, orders([1], ["placed"]))
+    load_run(ctx, RUN, hook)  # the table exists after a first load
+    second = "manual__2026-11-30T10:00:00+00:00"
+    raw = LandingHook(ctx.batch(second))
+    staged = raw.stage([orders([7, 8], ["placed", "placed"])], cursor=None)
+    raw.publish(files=staged.files, source="test", watermark="2026-11-30 09:00:00", source_files=["b.csv"])
+    raw.publish_derived("approved", [orders([], [])], source="quality")  # every row quarantined
+    result = load_run(ctx, second, hook)
+    assert result["rows"] == 0 and result["state_committed"]
+    table = hook.table()
+    assert table.scan().to_arrow().num_rows == 1, "no rows were loaded"
+    assert state.last_watermark(table) == "2026-11-30 09:00:00", "the next run does not re-read the same rows"
+    assert second in state.committed_run_ids(table)

@@ -61,6 +61,14 @@ class IcebergHook:
             run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files,
         )
 
+    def commit_state(
+        self, *, run_id: str, watermark: str | None, source_files: list[str] | None = None
+    ) -> WriteResult | None:
+        from tenantflow.loading.iceberg_writer import commit_state
+
+        return commit_state(self.catalog, self.ctx.table_identifier, self.ctx.pipeline.target, run_id=run_id,
+                            pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files)
+
     def append_landed(
         self, parts: list[str], schemas: list[pa.Schema], rows: int, *, run_id: str, watermark: str | None,
         source_files: list[str] | None = None,

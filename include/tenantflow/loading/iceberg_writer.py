@@ -170,6 +170,33 @@ def append_landed_parts(
     return WriteResult(identifier, target.mode, rows, False, snapshot.snapshot_id if snapshot else None)
 
 
+def commit_state(
+    catalog: Catalog, identifier: str, target: Target, *, run_id: str, pipeline_id: str, watermark: str | None,
+    source_files: list[str] | None = None,
+) -> WriteResult | None:
+    """Commit a run that has no rows to write but did advance state (watermark, files read).
+
+    E.g. every row was quarantined or rejected: without this, the next run would read (and
+    quarantine or reject) the same rows again. One snapshot without data files carries the
+    state; None when the table does not exist yet (nothing was ever loaded: nothing to protect).
+    """
+    from pyiceberg.exceptions import NoSuchTableError
+    from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        return None
+    if skipped := _already_committed(table, identifier, target, run_id):
+        return skipped
+    empty = schema_to_pyarrow(table.schema()).empty_table()
+    table.append(empty, snapshot_properties=_snapshot_properties(run_id, pipeline_id, 0, watermark, source_files))
+    log.info("run %s committed to %s with no rows (state only: watermark %s, %d source file(s))", run_id,
+             identifier, watermark, len(source_files or []))
+    snapshot = catalog.load_table(identifier).current_snapshot()
+    return WriteResult(identifier, target.mode, 0, False, snapshot.snapshot_id if snapshot else None)
+
+
 def _already_committed(table: Table, identifier: str, target: Target, run_id: str) -> WriteResult | None:
     """Exactly once: a run id found in the table's snapshots was loaded already."""
     if run_id not in state.committed_run_ids(table):

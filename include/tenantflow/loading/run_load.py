@@ -25,11 +25,14 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
     if landing is not raw:
         log.info("loading the %r batch of this run", landing.location.stage)
     manifest = landing.manifest()
-    if manifest.rows == 0:
-        log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
-        return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
     hook = hook or IcebergHook(ctx)
     state = {"run_id": manifest.run_id, "watermark": manifest.watermark, "source_files": manifest.source_files}
+    if manifest.rows == 0:
+        log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
+        if raw.manifest().rows or manifest.source_files:  # rows read but all set aside: keep the state
+            committed = hook.commit_state(**state)
+            return {"table": ctx.table_identifier, "rows": 0, "skipped": True, "state_committed": bool(committed)}
+        return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
     protection = pii_decision(ctx, landing)
     if protection.plan:  # masked columns: the rows are rewritten, never the landed files added as they are
         from tenantflow.pii.masking import apply_masking
