@@ -98,10 +98,7 @@ def pipeline_doc(i: int, j: int, tid: str) -> tuple[str, dict[str, Any]]:
          "quality": [{"rule": "unique", "column": "email"}],
          "target": {"table": pid, "mode": "overwrite"}},
     ]
-    doc = shapes[kind]
-    if kind == 2 and i % 7 == 0:
-        doc["engine"] = "databricks"
-    return pid, doc
+    return pid, shapes[kind]
 
 
 def write_tree(root: Path, tenants: int, pipelines: int) -> tuple[Path, Path]:
@@ -155,6 +152,9 @@ class _Source:
             return "{" + ", ".join(f"{self(k)}: {self(v)}" for k, v in value.items()) + "}"
         if value is None or isinstance(value, str | int | float | bool):
             return repr(value)
+        if type(value).__name__ == "TenantNotifier":
+            return (f"TenantNotifier(tenant_id={value.tenant_id!r}, targets={self(value.targets)}, "
+                    f"event={value.event!r})")
         raise TypeError(f"no literal for {type(value).__name__}")
 
     def model(self, model: BaseModel) -> str:
@@ -198,6 +198,7 @@ from tenantflow.operators.land import LandOperator
 from tenantflow.operators.load import IcebergLoadOperator
 from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
+from tenantflow.notifications.notifier import TenantNotifier
 from tenantflow.pipeline_context import PipelineContext
 
 warnings.filterwarnings("ignore", message=".*airflow.security.permissions.*")

@@ -469,3 +469,12 @@ def test_environment_variables_are_not_interpolated(root: Path, monkeypatch: pyt
 
     assert bundle.tenant.display_name == "${HOME}"
     assert bundle.pipeline("orders").description == "$HOME and ${HOME}"
+
+
+def test_databricks_engine_without_the_tenants_cluster_is_a_config_error(root):
+    replace(root, "retail/pipelines/sales.yaml", "target:", "engine: databricks\ntarget:")
+    error = the_error(root, "retail")
+    assert error.file.name == "sales.yaml" and error.field == "engine"
+    assert ("runs on engine 'databricks' but tenant.yaml of tenant 'retail' has no `databricks:` section"
+            in error.message)
+    assert "use `engine: local`" in error.hint

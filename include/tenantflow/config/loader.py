@@ -122,6 +122,8 @@ def load_tenant(
         pipeline = _load_pipeline_file(path, tenant_id, platform, others, errors)
         if pipeline is not None:
             pipelines.append(pipeline)
+            if tenant is not None and (error := _engine_error(path, pipeline, tenant)):
+                errors.append(error)
     if only_pipeline is not None and not seen:
         errors.append(ConfigError(folder / PIPELINES_DIR, 1, 1, "", f"pipeline {only_pipeline!r} not found",
                                   f"expected {PIPELINES_DIR}/{only_pipeline}.yaml"))
@@ -245,6 +247,18 @@ def _load_tenant_file(
         errors.extend(_violations(document, tenant_violations(tenant, platform.config, others)))
         return tenant
     return None
+
+
+def _engine_error(path: Path, pipeline: PipelineConfig, tenant: TenantConfig) -> ConfigError | None:
+    """A pipeline on the Databricks engine needs the tenant's job cluster (``databricks:`` in tenant.yaml)."""
+    engine = pipeline.engine or tenant.default_engine
+    if engine != "databricks" or tenant.databricks is not None:
+        return None
+    where = "engine" if pipeline.engine else "engine (the tenant's default_engine)"
+    return ConfigError(path, 1, 1, where, f"pipeline {pipeline.id!r} runs on engine 'databricks' but "
+                       f"{TENANT_FILE} of tenant {tenant.id!r} has no `databricks:` section",
+                       "add `databricks:` (spark_version, node_type_id or instance_pool_id, autoscale, cost_center, "
+                       "wheel) to the tenant, or use `engine: local`")
 
 
 def _load_pipeline_file(
