@@ -38,6 +38,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks._bench_tenant import FakeTaskInstance, bench_context
+
 log = logging.getLogger("ingest_bench")
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
@@ -90,38 +92,16 @@ def raw(url: str, catalog: Any) -> float:
     return time.perf_counter() - start
 
 
-class _TaskInstance:
-    """What the stage operators read from Airflow's context: XCom of the extract task."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_pull(self, task_ids: str) -> Any:
-        return self.xcom.get(task_ids)
-
-
 def ours(home: Path) -> float:
-    from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
     from tenantflow.operators.extract import ExtractOperator
     from tenantflow.operators.land import LandOperator
     from tenantflow.operators.load import IcebergLoadOperator
-    from tenantflow.pipeline_context import PipelineContext
 
-    tenant = TenantConfig.model_validate({
-        "id": "bench", "display_name": "Bench", "tier": "standard",
-        "owners": [{"name": "b", "email": "b@example.com"}],
-        "quotas": {"pool_slots": 1, "max_active_runs": 1, "max_active_tasks": 1},
-        "storage": {"landing": "landing/bench"}, "catalog": {"name": "local", "namespace": "bench"},
-        "default_engine": "local", "classification": "internal",
-        "retries": {"retries": 0, "retry_delay_seconds": 1, "max_retry_delay_seconds": 1}})
-    pipeline = PipelineConfig.model_validate({
+    ctx = bench_context(home, {
         "id": "orders", "source": {"kind": "sql", "connection_id": "bench__pg", "table": "orders",
                                    "batch_rows": 200_000},
         "target": {"table": "orders", "mode": "append"}})
-    platform = PlatformConfig.model_validate({"catalogs": {"local": {"type": "sql", "properties": {
-        "uri": "sqlite:///{home}/catalog.db", "warehouse": "file://{home}/warehouse"}}}})
-    ctx = PipelineContext(tenant, pipeline, platform, str(home))
-    ti = _TaskInstance()
+    ti = FakeTaskInstance()
     context = {"run_id": "bench__run_1", "ti": ti}
     start = time.perf_counter()
     ti.xcom["extract.extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)

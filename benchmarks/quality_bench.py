@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._bench_tenant import FakeTaskInstance, bench_context
+
 log = logging.getLogger("quality_bench")
 
 RULES = [
@@ -94,14 +96,6 @@ def write_source(root: Path, rows: int, source: str, batch: int = 0, files: int 
                        folder / f"orders-{batch:03d}-{index}.parquet")
 
 
-class _TaskInstance:
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_pull(self, task_ids: str) -> Any:
-        return self.xcom.get(task_ids)
-
-
 SOURCES = {
     "parquet": {"source": {"kind": "files", "path": "sources/orders/*.parquet", "format": "parquet"}},
     "sqlite": {"source": {"kind": "sql", "connection_id": "bench__db", "table": "orders", "batch_rows": 200_000},
@@ -110,21 +104,8 @@ SOURCES = {
 
 
 def context_for(home: Path, source: str) -> Any:
-    from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
-    from tenantflow.pipeline_context import PipelineContext
-
-    tenant = TenantConfig.model_validate({
-        "id": "bench", "display_name": "Bench", "tier": "standard",
-        "owners": [{"name": "b", "email": "b@example.com"}],
-        "quotas": {"pool_slots": 1, "max_active_runs": 1, "max_active_tasks": 1},
-        "storage": {"landing": "landing/bench"}, "catalog": {"name": "local", "namespace": "bench"},
-        "default_engine": "local", "classification": "internal",
-        "retries": {"retries": 0, "retry_delay_seconds": 1, "max_retry_delay_seconds": 1}})
-    pipeline = PipelineConfig.model_validate({
-        "id": "orders", **SOURCES[source], "quality": RULES, "target": {"table": "orders", "mode": "append"}})
-    platform = PlatformConfig.model_validate({"catalogs": {"local": {"type": "sql", "properties": {
-        "uri": "sqlite:///{home}/catalog.db", "warehouse": "file://{home}/warehouse"}}}})
-    return PipelineContext(tenant, pipeline, platform, str(home))
+    return bench_context(home, {"id": "orders", **SOURCES[source], "quality": RULES,
+                                "target": {"table": "orders", "mode": "append"}})
 
 
 def run(home: Path, run_id: str, source: str) -> dict[str, Any]:
@@ -135,7 +116,7 @@ def run(home: Path, run_id: str, source: str) -> dict[str, Any]:
     from tenantflow.operators.quality import QualityCheckOperator
 
     ctx = context_for(home, source)
-    ti = _TaskInstance()
+    ti = FakeTaskInstance()
     context = {"run_id": run_id, "ti": ti}
     start = time.perf_counter()
     ti.xcom["extract.extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)
