@@ -70,14 +70,12 @@ class LandingHook:
         if existing is not None:
             log.info("batch %s already landed (%d rows)", self.location.final, existing.rows)
             return existing
-        fs, staging = filesystem(self.location.staging)
-        _, final = filesystem(self.location.final)
+        fs, final = filesystem(self.location.final)
         make_dirs(self.location.final)
         rows, schema = 0, None
         for name in files:
-            dst = join(final, name)
             move(join(self.location.staging, name), join(self.location.final, name), self.location.kms_key_id)
-            metadata = pq.read_metadata(dst, filesystem=fs)
+            metadata = pq.read_metadata(join(final, name), filesystem=fs)
             rows += metadata.num_rows
             schema = metadata.schema.to_arrow_schema() if schema is None else schema
         manifest = Manifest(

@@ -7,6 +7,7 @@ cannot ask for SSE-KMS, so those writes (and the copies a move makes) go through
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +57,16 @@ def join(base: str, *parts: str) -> str:
 
 
 def _s3_client() -> object:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    return _s3_client_for(endpoint or None, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_client_for(endpoint: str | None, region: str) -> object:
+    """One boto3 client per endpoint/region: a batch writes and moves many objects."""
     import boto3
 
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    return boto3.client("s3", endpoint_url=endpoint or None,
-                        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region)
 
 
 def _bucket_key(uri: str) -> tuple[str, str]:

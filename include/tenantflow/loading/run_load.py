@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantflow.hooks.iceberg import IcebergHook
 from tenantflow.hooks.landing import LandingHook
+from tenantflow.pii.pipeline import pipeline_policy, pipeline_secret, protect_rows
 
 if TYPE_CHECKING:
     from tenantflow.pipeline_context import PipelineContext
@@ -29,15 +30,19 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
     state = {"run_id": manifest.run_id, "watermark": manifest.watermark, "source_files": manifest.source_files}
     if manifest.rows == 0:
         log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
-        if raw.manifest().rows or manifest.source_files:  # rows read but all set aside: keep the state
+        read_rows = manifest.rows if landing is raw else raw.manifest().rows
+        if read_rows or manifest.source_files:  # rows read but all set aside: keep the state
             committed = hook.commit_state(**state)
             return {"table": ctx.table_identifier, "rows": 0, "skipped": True, "state_committed": bool(committed)}
         return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
-    protection = pii_decision(ctx, landing)
+    # the plan comes from a sample; unmasked PII below `restricted` fails here, before anything is written
+    secret = pipeline_secret(ctx)
+    protection = protect_rows(ctx, landing.sample(pipeline_policy(ctx).sample_rows), secret)
+    log.info("PII: %s", protection.summary())
     if protection.plan:  # masked columns: the rows are rewritten, never the landed files added as they are
         from tenantflow.pii.masking import apply_masking
 
-        result = hook.write(apply_masking(landing.read(), protection.plan, pii_secret(ctx)), **state)
+        result = hook.write(apply_masking(landing.read(), protection.plan, secret()), **state)
     else:
         parts, schemas = landing.parts()
         result = hook.append_landed(parts, schemas, manifest.rows, **state)
@@ -45,23 +50,3 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
             result = hook.write(landing.read(), **state)
     hook.classify(protection.properties)
     return {**result.as_dict(), "pii": protection.summary()}
-
-
-def pii_decision(ctx: PipelineContext, landing: LandingHook) -> Any:
-    """Scan a sample of the batch and plan masking; unmasked PII below `restricted` fails here."""
-    from tenantflow.config.privacy import PiiPolicy
-    from tenantflow.pii.protect import protect_batch
-
-    policy = ctx.pipeline.pii or PiiPolicy()  # detection is on for every pipeline
-    decision = protect_batch(landing.sample(policy.sample_rows), policy, tenant_id=ctx.tenant_id,
-                             pipeline=ctx.dag_id, classification=ctx.classification,
-                             secret=lambda: pii_secret(ctx))
-    log.info("PII: %s", decision.summary())
-    return decision
-
-
-def pii_secret(ctx: PipelineContext) -> bytes:
-    from tenantflow.pii.secrets import tenant_pii_secret
-
-    policy = ctx.pipeline.pii
-    return tenant_pii_secret(ctx.tenant_id, policy.secret_connection if policy else None)

@@ -62,12 +62,10 @@ class QualityCheckOperator(PipelineStageOperator):
         if report.profile is not None:
             store.record_profile(report.profile, pipeline=pipeline.id, run_id=run_id, at=now)
         if quarantined:
-            from tenantflow.config.privacy import PiiPolicy
-            from tenantflow.pii.protect import protect_batch
+            from tenantflow.pii.pipeline import protect_rows
 
             # quarantined rows are masked like loaded rows: the quarantine table must not hold clear PII
-            failing = protect_batch(split.failing, pipeline.pii or PiiPolicy(), tenant_id=ctx.tenant_id,
-                                    pipeline=ctx.dag_id, classification=ctx.classification).table
+            failing = protect_rows(ctx, split.failing).table
             store.quarantine(pipeline.target.table, failing, pipeline=pipeline.id, run_id=run_id)
             raw.publish_derived("approved", [split.passing], source=raw.manifest().source)
             self.log.info("quarantined %d row(s) into %s; %d row(s) approved for loading", quarantined,
