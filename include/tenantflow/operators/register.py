@@ -27,20 +27,21 @@ class RegisterTableOperator(PipelineStageOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         ctx = self.pipeline_ctx
         hook = IcebergHook(ctx)
-        if hook.table() is None:
+        table = hook.table()
+        if table is None:
             self.log.warning("table %s does not exist (nothing loaded yet): nothing to register",
                              ctx.table_identifier)
             return {"table": ctx.table_identifier, "registered": False}
         from tenantflow.catalog.registration import apply_column_comments, documented_properties
 
         properties = {**documented_properties(ctx.pipeline.target), **table_properties(ctx)}
-        current = hook.table().properties.get("tenantflow.classification")
+        current = table.properties.get("tenantflow.classification")
         if current:  # the load may have raised it (a restricted PII column); never lower it here
             from tenantflow.pii.classification import highest
 
             properties["tenantflow.classification"] = str(highest([current, properties["tenantflow.classification"]]))
         changed = hook.set_properties(properties)
-        columns = apply_column_comments(hook.table(), ctx.pipeline.target)
+        columns = apply_column_comments(hook.table(), ctx.pipeline.target)  # reloaded: properties just changed
         self.log.info("registered %s (%d propert%s, %d column comment(s) changed)", ctx.table_identifier,
                       len(changed), "y" if len(changed) == 1 else "ies", len(columns))
         return {"table": ctx.table_identifier, "registered": True, "asset": ctx.asset_uri}
