@@ -37,6 +37,7 @@ CASES = [
     ({"rule": "unique", "columns": ["customer", "line"]}, True, 0),
     ({"rule": "unique", "columns": ["line", "status"]}, False, 2),
     ({"rule": "unique", "column": "customer"}, False, 2),
+    ({"rule": "unique", "column": "order_id"}, True, 0),
     ({"rule": "condition", "expression": "end_date >= start_date"}, False, 1),
     ({"rule": "condition", "expression": "start_date <= end_date"}, False, 1),
     ({"rule": "condition", "expression": "end_date > start_date"}, False, 2),

@@ -88,8 +88,9 @@ def profiled_columns(schema: Any, settings: Profiling) -> list[tuple[str, bool]]
 
 def profile_from_scan(values: dict[str, Any], schema: Any, settings: Profiling) -> list[dict[str, Any]]:
     """Profile rows from the aggregates of one DuckDB scan (``sql_checks.scan``). Distinct counts are
-    HyperLogLog estimates there (``distinct_approx``) except for low-cardinality columns, which one
-    more scan counts exactly; the Arrow path is exact throughout."""
+    HyperLogLog estimates there (``distinct_approx``) except for a single-column ``unique`` key
+    (counted exactly by its rule) and low-cardinality columns, which one more scan counts exactly;
+    the Arrow path is exact throughout."""
     from tenantflow.quality.sql_checks import histograms
 
     rows = int(values["rows"])
@@ -103,11 +104,11 @@ def profile_from_scan(values: dict[str, Any], schema: Any, settings: Profiling) 
     candidates = [n for n in columns if 0 < distinct[n] <= 2 * settings.top_values_max_distinct]
     counts = histograms(values["connection"], candidates)
     for name in columns:
-        exact = name in counts
-        if exact:
+        exact = name in counts or bool(values.get(f"exact:{name}"))
+        if name in counts:
             distinct[name] = len(counts[name])
         top = None
-        if exact and categorical(distinct[name], rows - nulls[name], settings):
+        if name in counts and categorical(distinct[name], rows - nulls[name], settings):
             pairs = sorted(((v, n) for v, n in counts[name].items() if n >= 2), key=lambda p: (-p[1], str(p[0])))
             top = json.dumps([[_plain(v), n] for v, n in pairs[: settings.top_values]], default=str)
         out.append({"column": name, "type": str(schema.field(name).type), "rows": rows, "null_count": nulls[name],

@@ -2,10 +2,11 @@
 
 The batch is never materialised: DuckDB scans the landed parts (a pyarrow Dataset, so local and
 S3 landing work alike) and computes every rule's failing-row count, the anomaly metrics and the
-profile's aggregates in a single multi-threaded pass. Follow-up queries run only when needed
-(the exact flagged count of a failed ``unique``, ``duplicates``, top values of low-cardinality
-columns). Rules that need per-row masks (a failed quarantine rule) or a single column
-(``freshness``, ``schema``) fall back to the Arrow evaluator on just what they need.
+profile's aggregates in a single multi-threaded pass. Follow-up queries: one GROUP BY per ``unique``
+key (its exact repeat count, which also gives a single key column's exact distinct count) unless
+the key was landed in order (``strictly_increasing``), ``duplicates``, and the top values of
+low-cardinality columns. Rules that need per-row masks (a failed quarantine rule) or a single
+column (``freshness``, ``schema``) fall back to the Arrow evaluator on just what they need.
 Semantics match ``arrow_checks`` (and so GX); tests hold the three engines to the same outcomes.
 """
 
@@ -40,14 +41,6 @@ def _failing(condition: str) -> str:
 
 def _not_null(rule: q.NotNullRule) -> str:
     return _failing(f"{ident(rule.column)} IS NULL")
-
-
-def _unique(rule: q.UniqueRule) -> str:
-    cols = [ident(c) for c in rule.key]
-    if len(cols) == 1:
-        return f"count({cols[0]}) - count(DISTINCT {cols[0]})"
-    keyed = " OR ".join(f"{c} IS NOT NULL" for c in cols)
-    return f"count(*) FILTER (WHERE {keyed}) - count(DISTINCT CASE WHEN {keyed} THEN row({', '.join(cols)}) END)"
 
 
 def _range(rule: q.RangeRule) -> str:
@@ -86,7 +79,7 @@ def _anomaly_metric(rule: q.AnomalyRule) -> str:
 
 
 COUNTS: dict[str, Callable[[Any], str]] = {
-    "not_null": _not_null, "unique": _unique, "range": _range, "regex": _regex,
+    "not_null": _not_null, "range": _range, "regex": _regex,
     "accepted_values": _accepted_values, "condition": _condition, "anomaly": _anomaly_metric,
     "row_count": lambda rule: "count(*)",
 }
@@ -116,18 +109,22 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
 
     names = set(dataset.schema.names)
     exprs: dict[str, str] = {"rows": "count(*)"}
-    in_sql, to_arrow = [], []
+    in_sql, to_arrow, repeated = [], [], []
     for index, rule in rules:
         missing = [c for c in rule_columns(rule) if c not in names]
         if rule.rule in COUNTS and not missing:
             exprs[f"r{index}"] = COUNTS[rule.rule](rule)
             in_sql.append((index, rule))
+        elif rule.rule == "unique" and not missing:
+            repeated.append((index, rule))
         else:  # freshness, schema, duplicates, missing columns: Arrow (or a follow-up query below)
             to_arrow.append(index)
+    exact_distinct = {rule.key[0] for _, rule in repeated if len(rule.key) == 1}
     for column, numeric in profile_columns:
         col = ident(column)
         exprs[f"n:{column}"] = f"count({col})"
-        exprs[f"d:{column}"] = f"approx_count_distinct({col})"
+        if column not in exact_distinct:  # else counted exactly by the unique rule's query below
+            exprs[f"d:{column}"] = f"approx_count_distinct({col})"
         if numeric:
             exprs.update({f"{stat}:{column}": f"CAST({stat.replace('mean', 'avg')}({col}) AS DOUBLE)"
                           for stat in ("min", "max", "mean")})
@@ -149,9 +146,15 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
             checks[index] = Check(ok, detail=f"observed {rows}")
         else:
             count = int(value or 0)
-            if rule.rule == "unique" and count:
-                count = _flagged_repeats(connection, rule.key)
             checks[index] = Check(count == 0, unexpected_count=count)
+    for index, rule in repeated:
+        ordered = len(rule.key) == 1 and strictly_increasing(dataset, rule.key[0])
+        flagged, groups = (0, 0) if ordered else _repeats(connection, rule.key)
+        checks[index] = Check(flagged == 0, unexpected_count=flagged)
+        column = rule.key[0]
+        if len(rule.key) == 1 and f"n:{column}" in values:  # the profile's distinct count, exact
+            values[f"d:{column}"] = int(values[f"n:{column}"]) - flagged + groups
+            values[f"exact:{column}"] = True
     for index, rule in rules:
         if rule.rule == "duplicates" and all(c in names for c in rule.columns):
             checks[index] = _duplicates(connection, rule, rows)
@@ -172,13 +175,41 @@ def _register_batch(connection: Any, dataset: Any) -> None:
         connection.register("batch", dataset)
 
 
-def _flagged_repeats(connection: Any, key: tuple[str, ...]) -> int:
-    """Rows whose key occurs more than once (rows with an entirely missing key ignored), as GX counts."""
+ORDERABLE = ("integer", "string", "large_string", "timestamp", "date", "decimal")
+
+
+def strictly_increasing(dataset: Any, column: str) -> bool:
+    """True when every part holds ``column``'s non-null values strictly increasing and the parts'
+    value ranges do not overlap: then no value repeats, an exact answer from one column read in file
+    order — keys extracted in key order (an incremental cursor, an ordered export) are the usual
+    case. False says nothing: the GROUP BY decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = dataset.schema.field(column).type
+    if not any(getattr(pa.types, f"is_{name}")(kind) for name in ORDERABLE):
+        return False
+    ranges = []
+    for fragment in dataset.get_fragments():
+        values = fragment.to_table(columns=[column])[column].drop_null().combine_chunks()
+        if len(values) > 1 and pc.any(pc.less_equal(values[1:], values[:-1])).as_py():
+            return False
+        if len(values):
+            ranges.append((values[0].as_py(), values[-1].as_py()))
+    ranges.sort()
+    return all(low > high for (_, high), (low, _) in zip(ranges, ranges[1:], strict=False))
+
+
+def _repeats(connection: Any, key: tuple[str, ...]) -> tuple[int, int]:
+    """(rows whose key occurs more than once, distinct repeated keys), rows with an entirely missing
+    key ignored, as GX counts. A GROUP BY of its own: a DISTINCT aggregate in the main scan would
+    cost the whole scan its parallel plan."""
     cols = ", ".join(ident(c) for c in key)
     keyed = " OR ".join(f"{ident(c)} IS NOT NULL" for c in key)
-    sql = (f"SELECT coalesce(sum(n), 0) FROM "
+    sql = (f"SELECT coalesce(sum(n), 0), count(*) FROM "
            f"(SELECT count(*) AS n FROM batch WHERE {keyed} GROUP BY {cols} HAVING n > 1)")
-    return int(connection.execute(sql).fetchone()[0])
+    flagged, groups = connection.execute(sql).fetchone()
+    return int(flagged), int(groups)
 
 
 def _duplicates(connection: Any, rule: q.DuplicatesRule, rows: int) -> Check:
