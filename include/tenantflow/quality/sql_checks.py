@@ -3,10 +3,10 @@
 The batch is never materialised: DuckDB scans the landed parts (a pyarrow Dataset, so local and
 S3 landing work alike) and computes every rule's failing-row count, the anomaly metrics and the
 profile's aggregates in a single multi-threaded pass. Follow-up queries: one GROUP BY per ``unique``
-key (its exact repeat count, which also gives a single key column's exact distinct count) unless
-the key was landed in order (``strictly_increasing``), ``duplicates``, and the top values of
-low-cardinality columns. Rules that need per-row masks (a failed quarantine rule) or a single
-column (``freshness``, ``schema``) fall back to the Arrow evaluator on just what they need.
+key unless a cheaper exact count applies (``key_repeats``; the count also gives a single key
+column's exact distinct count), ``duplicates``, and the top values of low-cardinality columns.
+Rules that need per-row masks (a failed quarantine rule) or a single column (``freshness``,
+``schema``) fall back to the Arrow evaluator on just what they need.
 Semantics match ``arrow_checks`` (and so GX); tests hold the three engines to the same outcomes.
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tenantflow.config import quality_rules as q
+from tenantflow.quality import key_repeats
 from tenantflow.quality.arrow_checks import Check, CheckInputs, NotEvaluable
 from tenantflow.quality.expressions import parse_condition
 
@@ -120,6 +121,8 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
         else:  # freshness, schema, duplicates, missing columns: Arrow (or a follow-up query below)
             to_arrow.append(index)
     exact_distinct = {rule.key[0] for _, rule in repeated if len(rule.key) == 1}
+    for column in exact_distinct:  # bounds for the direct-address count of integer keys
+        exprs[f"key_min:{column}"], exprs[f"key_max:{column}"] = f"min({ident(column)})", f"max({ident(column)})"
     for column, numeric in profile_columns:
         col = ident(column)
         exprs[f"n:{column}"] = f"count({col})"
@@ -148,10 +151,10 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
             count = int(value or 0)
             checks[index] = Check(count == 0, unexpected_count=count)
     for index, rule in repeated:
-        ordered = len(rule.key) == 1 and strictly_increasing(dataset, rule.key[0])
-        flagged, groups = (0, 0) if ordered else _repeats(connection, rule.key)
-        checks[index] = Check(flagged == 0, unexpected_count=flagged)
         column = rule.key[0]
+        bounds = (values.get(f"key_min:{column}"), values.get(f"key_max:{column}"))
+        flagged, groups = key_repeats.repeats(connection, dataset, rule.key, bounds)
+        checks[index] = Check(flagged == 0, unexpected_count=flagged)
         if len(rule.key) == 1 and f"n:{column}" in values:  # the profile's distinct count, exact
             values[f"d:{column}"] = int(values[f"n:{column}"]) - flagged + groups
             values[f"exact:{column}"] = True
@@ -173,43 +176,6 @@ def _register_batch(connection: Any, dataset: Any) -> None:
         connection.execute(f"CREATE VIEW batch AS SELECT * FROM read_parquet([{paths}], union_by_name = true)")
     else:
         connection.register("batch", dataset)
-
-
-ORDERABLE = ("integer", "string", "large_string", "timestamp", "date", "decimal")
-
-
-def strictly_increasing(dataset: Any, column: str) -> bool:
-    """True when every part holds ``column``'s non-null values strictly increasing and the parts'
-    value ranges do not overlap: then no value repeats, an exact answer from one column read in file
-    order — keys extracted in key order (an incremental cursor, an ordered export) are the usual
-    case. False says nothing: the GROUP BY decides."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    kind = dataset.schema.field(column).type
-    if not any(getattr(pa.types, f"is_{name}")(kind) for name in ORDERABLE):
-        return False
-    ranges = []
-    for fragment in dataset.get_fragments():
-        values = fragment.to_table(columns=[column])[column].drop_null().combine_chunks()
-        if len(values) > 1 and pc.any(pc.less_equal(values[1:], values[:-1])).as_py():
-            return False
-        if len(values):
-            ranges.append((values[0].as_py(), values[-1].as_py()))
-    ranges.sort()
-    return all(low > high for (_, high), (low, _) in zip(ranges, ranges[1:], strict=False))
-
-
-def _repeats(connection: Any, key: tuple[str, ...]) -> tuple[int, int]:
-    """(rows whose key occurs more than once, distinct repeated keys), rows with an entirely missing
-    key ignored, as GX counts. A GROUP BY of its own: a DISTINCT aggregate in the main scan would
-    cost the whole scan its parallel plan."""
-    cols = ", ".join(ident(c) for c in key)
-    keyed = " OR ".join(f"{ident(c)} IS NOT NULL" for c in key)
-    sql = (f"SELECT coalesce(sum(n), 0), count(*) FROM "
-           f"(SELECT count(*) AS n FROM batch WHERE {keyed} GROUP BY {cols} HAVING n > 1)")
-    flagged, groups = connection.execute(sql).fetchone()
-    return int(flagged), int(groups)
 
 
 def _duplicates(connection: Any, rule: q.DuplicatesRule, rows: int) -> Check:

@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tenantflow.loading import state
+from tenantflow.quality import housekeeping
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 RESULTS_TABLE = "_quality_results"
 PROFILES_TABLE = "_profiles"
 QUARANTINE_SUFFIX = "__quarantine"
+TIME_COLUMNS = {RESULTS_TABLE: "checked_at", PROFILES_TABLE: "profiled_at"}
 
 
 def results_schema() -> pa.Schema:
@@ -70,7 +72,8 @@ class QualityStore:
             self.catalog.create_namespace(self.namespace)
         except NamespaceAlreadyExistsError:
             pass
-        return self.catalog.create_table_if_not_exists(identifier, schema=schema)
+        return self.catalog.create_table_if_not_exists(identifier, schema=schema,
+                                                       properties=housekeeping.METADATA_PROPERTIES)
 
     def append_once(self, name: str, data: pa.Table, *, pipeline: str, run_id: str, attempts: int = 5) -> bool:
         """Append ``data`` unless this (pipeline, run) already did; retried when another run commits first."""
@@ -85,10 +88,12 @@ class QualityStore:
                 return False
             try:
                 table.append(data.cast(table.schema().as_arrow()), snapshot_properties=props)
-                return True
             except CommitFailedException:  # another pipeline of the tenant committed first
                 if attempt == attempts:
                     raise
+                continue
+            housekeeping.compact_if_due(table, TIME_COLUMNS[name])
+            return True
         return False
 
     def record_results(self, report: Any, *, pipeline: str, run_id: str, at: dt.datetime,
@@ -125,7 +130,7 @@ class QualityStore:
             return []
         column = TABLE_ROW if metric == "row_count" else metric.partition(":")[2]
         rows = table.scan(row_filter=And(EqualTo("pipeline", pipeline), EqualTo("column", column))).to_arrow()
-        rows = rows.sort_by("profiled_at").to_pylist()
+        rows = housekeeping.latest_per_run(rows, "profiled_at").sort_by("profiled_at").to_pylist()
         values = [metric_of(r, metric) for r in rows if r["run_id"] != exclude_run_id]
         return [v for v in values if v is not None]
 
@@ -137,6 +142,7 @@ class QualityStore:
         if table is None:
             return []
         rows = table.scan(row_filter=EqualTo("pipeline", pipeline) if pipeline else AlwaysTrue()).to_arrow()
+        rows = housekeeping.latest_per_run(rows, "checked_at")
         runs: dict[tuple[str, str], dict[str, Any]] = {}
         for r in sorted(rows.to_pylist(), key=lambda r: (r["checked_at"], r["rule_index"])):
             key = (r["pipeline"], r["run_id"])
