@@ -28,6 +28,7 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.merge_bench
 	$(BIN)/python -m benchmarks.ingest_bench
 	$(BIN)/python -m benchmarks.quality_bench
+	$(BIN)/python -m benchmarks.quality_bench --source parquet --shuffled-keys
 	$(BIN)/python -m benchmarks.transform_bench
 
 lint: install
