@@ -121,8 +121,9 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
         else:  # freshness, schema, duplicates, missing columns: Arrow (or a follow-up query below)
             to_arrow.append(index)
     exact_distinct = {rule.key[0] for _, rule in repeated if len(rule.key) == 1}
-    for column in exact_distinct:  # bounds for the direct-address count of integer keys
-        exprs[f"key_min:{column}"], exprs[f"key_max:{column}"] = f"min({ident(column)})", f"max({ident(column)})"
+    for column in exact_distinct:  # an integer key's exact distinct count, in this scan
+        if bounds := key_repeats.bitmap_bounds(dataset, column):
+            exprs.update(key_repeats.bitmap_expressions(column, bounds))
     for column, numeric in profile_columns:
         col = ident(column)
         exprs[f"n:{column}"] = f"count({col})"
@@ -152,8 +153,7 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
             checks[index] = Check(count == 0, unexpected_count=count)
     for index, rule in repeated:
         column = rule.key[0]
-        bounds = (values.get(f"key_min:{column}"), values.get(f"key_max:{column}"))
-        flagged, groups = key_repeats.repeats(connection, dataset, rule.key, bounds)
+        flagged, groups = key_repeats.repeats(connection, dataset, rule.key, values)
         checks[index] = Check(flagged == 0, unexpected_count=flagged)
         if len(rule.key) == 1 and f"n:{column}" in values:  # the profile's distinct count, exact
             values[f"d:{column}"] = int(values[f"n:{column}"]) - flagged + groups
