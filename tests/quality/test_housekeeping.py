@@ -96,3 +96,26 @@ def test_a_compaction_that_loses_a_race_keeps_the_other_runs_rows(store):
     assert [r["run_id"] for r in store.trend()] == ["run-0", "run-1", "run-2", "run-3"]
     assert housekeeping.compact(store.catalog.load_table("acme._quality_results"), "checked_at")
     assert [r["run_id"] for r in store.trend()] == ["run-0", "run-1", "run-2", "run-3"]
+
+
+def test_a_failed_compaction_never_fails_the_recording(store, monkeypatch):
+    def broken(table, time_column):
+        raise OSError("warehouse unavailable")
+
+    monkeypatch.setattr(housekeeping, "compact", broken)
+    for run in range(7):
+        assert record(store, run)
+    assert len(store.trend()) == 7
+
+
+def test_a_reader_whose_files_a_compaction_deleted_reads_again(store, monkeypatch):
+    for run in range(3):
+        record(store, run)
+    stale = store.catalog.load_table("acme._quality_results")
+    housekeeping.compact(store.catalog.load_table("acme._quality_results"), "checked_at")
+    with pytest.raises(FileNotFoundError):
+        stale.scan().to_arrow()  # the snapshot it planned from lost its files
+    loads = iter([stale])
+    original = store._table
+    monkeypatch.setattr(store, "_table", lambda name, schema=None: next(loads, None) or original(name, schema))
+    assert [r["run_id"] for r in store.trend()] == ["run-0", "run-1", "run-2"]

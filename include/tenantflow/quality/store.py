@@ -92,9 +92,26 @@ class QualityStore:
                 if attempt == attempts:
                     raise
                 continue
-            housekeeping.compact_if_due(table, TIME_COLUMNS[name])
+            try:
+                housekeeping.compact_if_due(table, TIME_COLUMNS[name])
+            except Exception:  # best effort: the run's record is committed; the next append tries again
+                log.warning("%s.%s: compaction failed", self.namespace, name, exc_info=True)
             return True
         return False
+
+    def _read(self, name: str, row_filter: Any) -> pa.Table | None:
+        """The latest record of each run matching ``row_filter``; None if the table does not exist yet.
+        Read again once if a compaction deleted the files of the snapshot being read."""
+        for attempt in (1, 2):
+            table = self._table(name)
+            if table is None:
+                return None
+            try:
+                return housekeeping.latest_per_run(table.scan(row_filter=row_filter).to_arrow(), TIME_COLUMNS[name])
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        return None
 
     def record_results(self, report: Any, *, pipeline: str, run_id: str, at: dt.datetime,
                        quarantined_rows: int) -> bool:
@@ -125,12 +142,11 @@ class QualityStore:
 
         from tenantflow.quality.profiling import TABLE_ROW, metric_of
 
-        table = self._table(PROFILES_TABLE)
-        if table is None:
-            return []
         column = TABLE_ROW if metric == "row_count" else metric.partition(":")[2]
-        rows = table.scan(row_filter=And(EqualTo("pipeline", pipeline), EqualTo("column", column))).to_arrow()
-        rows = housekeeping.latest_per_run(rows, "profiled_at").sort_by("profiled_at").to_pylist()
+        rows = self._read(PROFILES_TABLE, And(EqualTo("pipeline", pipeline), EqualTo("column", column)))
+        if rows is None:
+            return []
+        rows = rows.sort_by("profiled_at").to_pylist()
         values = [metric_of(r, metric) for r in rows if r["run_id"] != exclude_run_id]
         return [v for v in values if v is not None]
 
@@ -138,11 +154,9 @@ class QualityStore:
         """Runs recorded in ``_quality_results`` (oldest first): run, time, rows, score, failed rules."""
         from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-        table = self._table(RESULTS_TABLE)
-        if table is None:
+        rows = self._read(RESULTS_TABLE, EqualTo("pipeline", pipeline) if pipeline else AlwaysTrue())
+        if rows is None:
             return []
-        rows = table.scan(row_filter=EqualTo("pipeline", pipeline) if pipeline else AlwaysTrue()).to_arrow()
-        rows = housekeeping.latest_per_run(rows, "checked_at")
         runs: dict[tuple[str, str], dict[str, Any]] = {}
         for r in sorted(rows.to_pylist(), key=lambda r: (r["checked_at"], r["rule_index"])):
             key = (r["pipeline"], r["run_id"])
