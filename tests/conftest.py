@@ -89,12 +89,16 @@ def demo_sources() -> dict[str, int]:
     return counts
 
 
+def copy_config_tree(root: Path) -> Path:
+    """A writable copy of the example tenant configs and DAG entry files: <root>/tenant_configs, <root>/dags."""
+    shutil.copytree(REPO / "tenant_configs", root / "tenant_configs")
+    shutil.copytree(REPO / "dags", root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
 @pytest.fixture
 def config_tree(tmp_path: Path) -> Path:
-    """A writable copy of the example tenant configs and DAG entry files: <tmp>/tenant_configs, <tmp>/dags."""
-    shutil.copytree(REPO / "tenant_configs", tmp_path / "tenant_configs")
-    shutil.copytree(REPO / "dags", tmp_path / "dags", ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
+    return copy_config_tree(tmp_path)
 
 
 @pytest.fixture(scope="session")

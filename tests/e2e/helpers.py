@@ -6,13 +6,26 @@ import json
 import os
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import copy_config_tree, run_cli
 
 
 def json_tail(stdout: str):
     """The JSON document a CLI printed after its log lines."""
     line = next(line for line in reversed(stdout.splitlines()) if line.startswith(("[", "{")))
     return json.loads(line)
+
+
+def demo_tree(root: Path) -> tuple[Path, dict[str, str]]:
+    """A writable copy of the demo configs and DAGs under ``root`` with demo data in ``root/home``:
+    (home, the environment that points Airflow and tenantflow at them)."""
+    from tenantflow.demo.data import generate_demo_data
+
+    copy_config_tree(root)
+    home = root / "home"
+    generate_demo_data(home, scale=0.01)
+    env = {"TENANTFLOW_CONFIG_DIR": str(root / "tenant_configs"), "TENANTFLOW_HOME": str(home),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags")}
+    return home, env
 
 
 def run_dag(dag_id: str, logical_date: str, env: dict[str, str] | None = None, check: bool = True):

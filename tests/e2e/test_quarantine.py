@@ -12,7 +12,7 @@ import pyarrow.csv as pcsv
 import pytest
 
 from conftest import run_cli
-from e2e.helpers import last_run_id, open_table, run_dag
+from e2e.helpers import demo_tree, last_run_id, open_table, run_dag
 
 pytestmark = pytest.mark.e2e
 
@@ -41,22 +41,12 @@ target:"""
 
 @pytest.fixture(scope="module")
 def quarantined(tmp_path_factory, airflow_db):
-    import shutil
-
-    from conftest import REPO
-    from tenantflow.demo.data import generate_demo_data
-
     root = tmp_path_factory.mktemp("quarantine")
-    shutil.copytree(REPO / "tenant_configs", root / "tenant_configs")
-    shutil.copytree(REPO / "dags", root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
-    home = root / "home"
-    generate_demo_data(home, scale=0.01)
+    home, env = demo_tree(root)
     sales = root / "tenant_configs" / "retail" / "pipelines" / "sales.yaml"
     text = sales.read_text()
     start, end = text.index("quality:"), text.index("target:")
     sales.write_text(text[:start] + RULES + text[end + len("target:"):])
-    env = {"TENANTFLOW_CONFIG_DIR": str(root / "tenant_configs"), "TENANTFLOW_HOME": str(home),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags")}
     run_cli("tenantflow", "sync", env=env)
     result = run_dag("retail__sales", "2026-11-24", env=env)
     output = result.stdout + result.stderr

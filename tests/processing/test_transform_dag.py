@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from e2e.helpers import last_run_id, open_table, run_dag
+from e2e.helpers import demo_tree, last_run_id, open_table, run_dag
 from yaml_edits import edit
 
 pytestmark = pytest.mark.e2e
@@ -38,20 +38,11 @@ DOCUMENTATION = """\
 
 
 @pytest.fixture(scope="module")
-def transformed(tmp_path_factory, airflow_db, repo):
-    import shutil
-
-    from tenantflow.demo.data import generate_demo_data
-
+def transformed(tmp_path_factory, airflow_db):
     tree = tmp_path_factory.mktemp("transform")
-    shutil.copytree(repo / "tenant_configs", tree / "tenant_configs")
-    shutil.copytree(repo / "dags", tree / "dags", ignore=shutil.ignore_patterns("__pycache__"))
-    home = tree / "home"
-    generate_demo_data(home, scale=0.01)
+    home, env = demo_tree(tree)
     sales = tree / "tenant_configs" / "retail" / "pipelines" / "sales.yaml"
     edit(sales, "target:\n", TRANSFORM.lstrip("\n") + "target:\n" + DOCUMENTATION)
-    env = {"TENANTFLOW_CONFIG_DIR": str(tree / "tenant_configs"), "TENANTFLOW_HOME": str(home),
-           "AIRFLOW__CORE__DAGS_FOLDER": str(tree / "dags")}
     run_cli("tenantflow", "sync", env=env)
     assert "state=success" in run_dag("retail__products", "2026-11-26", env=env).stdout
     result = run_dag("retail__sales", "2026-11-26", env=env)

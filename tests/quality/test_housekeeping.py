@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from pydantic import TypeAdapter
 
 from quality.catalog_fixture import quality_store
 from tenantflow.config.models import Profiling, QualityRule
@@ -16,6 +17,7 @@ from tenantflow.quality import housekeeping
 from tenantflow.quality.runner import run_quality
 
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+RULES = TypeAdapter(list[QualityRule]).validate_python([{"rule": "not_null", "column": "amount", "severity": "warn"}])
 
 
 @pytest.fixture
@@ -29,12 +31,7 @@ def batch(nulls: int) -> pa.Table:
 
 
 def record(store, run: int, *, pipeline: str = "orders", nulls: int = 0, at: dt.datetime | None = None) -> bool:
-    from pydantic import TypeAdapter
-
-    rules = TypeAdapter(list[QualityRule]).validate_python([{"rule": "not_null", "column": "amount",
-                                                            "severity": "warn"}])
-    data = batch(nulls)
-    report = run_quality(data, rules, "t", profiling=Profiling())
+    report = run_quality(batch(nulls), RULES, "t", profiling=Profiling())
     at = at or START + dt.timedelta(hours=run)
     recorded = store.record_results(report, pipeline=pipeline, run_id=f"run-{run}", at=at, quarantined_rows=0)
     store.record_profile(report.profile, pipeline=pipeline, run_id=f"run-{run}", at=at)

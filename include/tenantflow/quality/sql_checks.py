@@ -127,7 +127,7 @@ def scan(dataset: Any, rules: list[tuple[int, Any]], inputs: CheckInputs,
     for column, numeric in profile_columns:
         col = ident(column)
         exprs[f"n:{column}"] = f"count({col})"
-        if column not in exact_distinct:  # else counted exactly by the unique rule's query below
+        if column not in exact_distinct:  # else counted exactly by the unique rule (key_repeats)
             exprs[f"d:{column}"] = f"approx_count_distinct({col})"
         if numeric:
             exprs.update({f"{stat}:{column}": f"CAST({stat.replace('mean', 'avg')}({col}) AS DOUBLE)"
