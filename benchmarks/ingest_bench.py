@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._bench_tenant import FakeTaskInstance, bench_context
+from benchmarks._report import emit
 
 log = logging.getLogger("ingest_bench")
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -226,10 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                   "targets": {"ratio_vs_raw": 1.3, "speedup_vs_dlt": 3, "rss_ratio_5m_vs_1m": 1.2},
                   "pass": ours_s / raw_s <= 1.3 and (dlt_s is None or dlt_s / ours_s >= 3)
                   and rss.get("rss_ratio_5m_vs_1m", 1.0) <= 1.2}
-        line = json.dumps(result)
-        print(line)  # noqa: T201 - the benchmark's output
-        Path("bench-results").mkdir(exist_ok=True)
-        Path("bench-results/ingest.json").write_text(line + "\n")
+        emit("ingest", result)
         return 0
     finally:
         drop_source(name)

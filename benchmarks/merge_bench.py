@@ -12,7 +12,6 @@ Prints one JSON line (also written to bench-results/merge.json).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+
+from benchmarks._report import emit
 
 log = logging.getLogger("merge_bench")
 
@@ -87,10 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                   "pyiceberg_upsert_s": round(upsert_s, 3),
                   "speedup_vs_pyiceberg_upsert": round(upsert_s / ours_s, 1),
                   "targets": {"speedup_vs_pyiceberg_upsert": 10}, "pass": upsert_s / ours_s >= 10}
-        line = json.dumps(result)
-        print(line)  # noqa: T201 - the benchmark's output
-        Path("bench-results").mkdir(exist_ok=True)
-        Path("bench-results/merge.json").write_text(line + "\n")
+        emit("merge", result)
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._bench_tenant import FakeTaskInstance, bench_context
+from benchmarks._report import emit
 
 log = logging.getLogger("quality_bench")
 
@@ -206,11 +207,7 @@ def bench(source: str, args: argparse.Namespace) -> int:
             out.update({"gx_full_s": round(gx_s, 3), "gx_full_engines": gx_engines})
         out["targets"] = {"overhead_ratio": 0.25}
         out["pass"] = out["overhead_ratio"] <= 0.25
-        line = json.dumps(out)
-        print(line)  # noqa: T201 - the benchmark's output
-        Path("bench-results").mkdir(exist_ok=True)
-        suffix = "-shuffled" if args.shuffled_keys else ""
-        Path(f"bench-results/quality-{source}{suffix}.json").write_text(line + "\n")
+        emit(f"quality-{source}{'-shuffled' if args.shuffled_keys else ''}", out)
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

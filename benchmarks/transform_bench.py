@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._report import emit
+
 log = logging.getLogger("transform_bench")
 
 SQL = """
@@ -120,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                   "ours_peak_rss_mb": ours["peak_rss_mb"], "materialized_peak_rss_mb": base["peak_rss_mb"],
                   "memory_ratio_materialized_over_ours": round(base["peak_rss_mb"] / ours["peak_rss_mb"], 2),
                   "time_ratio_ours_over_materialized": round(ours["seconds"] / base["seconds"], 2)}
-        line = json.dumps(result)
-        print(line)  # noqa: T201 - the benchmark's output
-        Path("bench-results").mkdir(exist_ok=True)
-        Path("bench-results/transform.json").write_text(line + "\n")
+        emit("transform", result)
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
