@@ -46,3 +46,15 @@ def loaded_files(table: Table) -> set[str]:
         if FILES in props:
             files.update(json.loads(props[FILES]))
     return files
+
+
+def carried_properties(table: Table) -> dict[str, str]:
+    """Summary properties a tenantflow commit that loads nothing (compaction, retention deletes) must add to
+    its snapshot so the load state stays on the current snapshot. (Interface; the versioned state fills it.)"""
+    return {}
+
+
+def state_files(table: Table) -> set[str]:
+    """URIs of the load-state files referenced by the table's live snapshots and properties: orphan removal
+    keeps them. (Interface; the versioned state fills it.)"""
+    return set()
