@@ -193,6 +193,7 @@ def moto():
 def test_glue_catalog_creates_namespaces_and_writes_tables(moto, monkeypatch, repo):
     import boto3
 
+    from tenantflow.loading.commit import PlannedLoad
     from tenantflow.loading.iceberg_writer import write_batch
 
     boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket="acme-lakehouse")
@@ -208,8 +209,8 @@ def test_glue_catalog_creates_namespaces_and_writes_tables(moto, monkeypatch, re
     database = boto3.client("glue", endpoint_url=moto, region_name="us-east-1").get_database(Name="retail")
     assert database["Database"]["Parameters"]["tenantflow.tenant"] == "retail"
     data = pa.table({"sku": ["SKU-00001", "SKU-00002"], "price": [1.5, 2.5]})
-    write_batch(catalog, "retail.products", data, Target(table="products", mode="append"), run_id="r1",
-                pipeline_id="products", watermark=None)
+    write_batch(catalog, "retail.products", data, Target(table="products", mode="append"),
+                PlannedLoad(run_id="r1", pipeline_id="products"))
     table = catalog.load_table("retail.products")
     assert table.scan().to_arrow().sort_by("sku").to_pylist() == data.to_pylist()
     assert table.metadata.location.startswith("s3://acme-lakehouse/retail")

@@ -78,7 +78,9 @@ def test_typed_rows_load_into_iceberg(typed, tmp_path):
 
     catalog = open_catalog("t", CatalogSettings(type="sql", properties={
         "uri": "sqlite:///{home}/c.db", "warehouse": "file://{home}/w"}), str(tmp_path))
+    from tenantflow.loading.commit import PlannedLoad
+
     write_batch(catalog, "finance.typed", iceberg_compatible(typed), Target(table="typed", mode="append"),
-                run_id="r1", pipeline_id="typed", watermark=None)
+                PlannedLoad(run_id="r1", pipeline_id="typed"))
     back = catalog.load_table("finance.typed").scan().to_arrow().sort_by("id")
     assert back.to_pylist() == typed.to_pylist()

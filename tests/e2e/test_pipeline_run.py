@@ -85,7 +85,9 @@ def test_rerunning_load_of_same_run_adds_nothing(synced):
 def test_append_pipelines_load_each_source_file_once(synced):
     table = open_table("retail.sales")
     before = table.scan().to_arrow().num_rows
-    loaded = json.loads(table.current_snapshot().summary.additional_properties["tenantflow.source-files"])
+    from tenantflow.loading import state
+
+    loaded = state.loaded_files(table)
     assert len(loaded) == 5 and all(f.endswith(".csv") for f in loaded)
 
     run_dag("retail__sales", "2026-11-22")  # no new file: nothing is read again

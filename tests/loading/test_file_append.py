@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tenantflow.config.models import CatalogSettings, Target
+from tenantflow.loading.commit import PlannedLoad
 from tenantflow.loading.iceberg_writer import append_landed_parts
 
 APPEND = Target(table="events", mode="append")
@@ -36,8 +37,9 @@ def batch(ids):
 
 def append(catalog, paths, schemas, target=APPEND, run_id="r1"):
     rows = sum(pq.read_metadata(p).num_rows for p in paths)
-    return append_landed_parts(catalog, "t.events", paths, schemas, rows, target, run_id=run_id,
-                               pipeline_id="events", watermark="5")
+    return append_landed_parts(catalog, "t.events", paths, schemas, rows, target,
+                               PlannedLoad(run_id=run_id, pipeline_id="events", watermark="5"),
+                               read=lambda: pa.concat_tables([pq.read_table(p) for p in paths]))
 
 
 def test_parts_become_data_files_without_rewrite(catalog, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from tenantflow.config.models import CatalogSettings, Target
 from tenantflow.loading import state
 from tenantflow.loading.arrow_types import iceberg_compatible
+from tenantflow.loading.commit import PlannedLoad
 from tenantflow.loading.iceberg_writer import write_batch
 
 
@@ -26,8 +27,8 @@ def orders(ids, status="placed", amount=1.0):
 
 
 def write(catalog, data, target, run_id, watermark=None):
-    return write_batch(catalog, "finance.orders", data, target, run_id=run_id, pipeline_id="orders",
-                       watermark=watermark)
+    return write_batch(catalog, "finance.orders", data, target,
+                       PlannedLoad(run_id=run_id, pipeline_id="orders", watermark=watermark))
 
 
 def rows(catalog):
@@ -188,13 +189,14 @@ def test_a_run_without_rows_still_commits_its_state(catalog):
     from tenantflow.loading.iceberg_writer import commit_state
 
     target = Target(table="orders", mode="append")
-    assert commit_state(catalog, "finance.orders", target, run_id="run-0", pipeline_id="orders",
-                        watermark="1") is None, "no table yet: nothing to protect"
+    assert commit_state(catalog, "finance.orders", target, PlannedLoad(run_id="run-0", pipeline_id="orders",
+                        watermark="1")) is None, "no table yet: nothing to protect"
     write(catalog, orders([1, 2]), target, "run-1", watermark="2")
-    result = commit_state(catalog, "finance.orders", target, run_id="run-2", pipeline_id="orders", watermark="9",
-                          source_files=["s3://b/all-rejected.csv"])
+    result = commit_state(catalog, "finance.orders", target, PlannedLoad(
+        run_id="run-2", pipeline_id="orders", watermark="9", source_files=("s3://b/all-rejected.csv",)))
     table = catalog.load_table("finance.orders")
     assert not result.skipped and rows(catalog)["order_id"].to_pylist() == [1, 2]
     assert state.last_watermark(table) == "9" and "s3://b/all-rejected.csv" in state.loaded_files(table)
-    again = commit_state(catalog, "finance.orders", target, run_id="run-2", pipeline_id="orders", watermark="9")
+    again = commit_state(catalog, "finance.orders", target, PlannedLoad(run_id="run-2", pipeline_id="orders",
+                                                                        watermark="9"))
     assert again.skipped and len(catalog.load_table("finance.orders").snapshots()) == len(table.snapshots())

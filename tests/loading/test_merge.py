@@ -140,13 +140,31 @@ def test_a_crash_before_the_commit_leaves_the_table_unchanged(catalog, monkeypat
 
 
 def test_a_concurrent_commit_is_retried_against_the_new_snapshot(catalog):
-    from tenantflow.loading.iceberg_writer import merge_with_retry
+    """The merge planned on a stale table loses the commit race, re-plans against the new snapshot and wins."""
+    from tenantflow.config.models import Target
+    from tenantflow.loading import commit
+    from tenantflow.loading.commit import PlannedLoad
+    from tenantflow.loading.iceberg_writer import write_batch
 
     rng = random.Random(10)
     new_table(catalog, "race", [rows(list(range(10)), rng)])
-    stale = catalog.load_table("t.race")
-    catalog.load_table("t.race").append(rows([100, 101], rng, "concurrent"))  # another writer wins the race
-    merge_with_retry(catalog, "t.race", stale, rows([1, 200], rng, "new"), ("id",), {"tenantflow.run-id": "r1"})
+    load_table, raced = catalog.load_table, []
+
+    def stale_then_fresh(identifier):  # another writer commits right after our first attempt loaded the table
+        table = load_table(identifier)
+        if not raced:
+            raced.append(True)
+            load_table(identifier).append(rows([100, 101], rng, "concurrent"))
+        return table
+
+    catalog.load_table = stale_then_fresh
+    try:
+        outcome = write_batch(catalog, "t.race", rows([1, 200], rng, "new"), Target(table="race", mode="merge",
+                              merge_keys=("id",)), PlannedLoad(run_id="r1", pipeline_id="race"))
+    finally:
+        catalog.load_table = load_table
     data = {r["id"]: r["status"] for r in catalog.load_table("t.race").scan().to_arrow().to_pylist()}
+    assert raced and outcome.rows == 2 and not outcome.skipped
     assert data[100] == data[101] == "concurrent", "the other writer's rows survive"
     assert data[1] == data[200] == "new" and len(data) == 13
+    assert commit.ATTEMPTS > 1

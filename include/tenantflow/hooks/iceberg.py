@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
+    from tenantflow.loading.commit import PlannedLoad
     from tenantflow.loading.iceberg_writer import WriteResult
 
 log = logging.getLogger(__name__)
@@ -42,43 +44,39 @@ class IcebergHook:
         except (NoSuchTableError, NoSuchNamespaceError):
             return None
 
+    def load_state(self) -> state.LoadState | None:
+        """The table's load state along its current history (logs when the table was rolled back)."""
+        table = self.table()
+        return state.read_state(table, explain=True) if table is not None else None
+
     def watermark(self) -> str | None:
-        table = self.table()
-        return state.last_watermark(table) if table is not None else None
+        current = self.load_state()
+        return current.watermark if current is not None else None
 
-    def loaded_files(self) -> set[str]:
-        table = self.table()
-        return state.loaded_files(table) if table is not None else set()
+    def loaded_files(self, candidates: Iterable[str]) -> set[str]:
+        """Those of ``candidates`` that are loaded already."""
+        current = self.load_state()
+        return current.loaded(candidates) if current is not None else set()
 
-    def write(
-        self, data: pa.Table, *, run_id: str, watermark: str | None, source_files: list[str] | None = None
-    ) -> WriteResult:
+    def write(self, data: pa.Table, planned: PlannedLoad) -> WriteResult:
         from tenantflow.loading.arrow_types import iceberg_compatible
         from tenantflow.loading.iceberg_writer import write_batch
 
-        return write_batch(
-            self.catalog, self.ctx.table_identifier, iceberg_compatible(data), self.ctx.pipeline.target,
-            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files,
-        )
+        return write_batch(self.catalog, self.ctx.table_identifier, iceberg_compatible(data),
+                           self.ctx.pipeline.target, planned)
 
-    def commit_state(
-        self, *, run_id: str, watermark: str | None, source_files: list[str] | None = None
-    ) -> WriteResult | None:
+    def commit_state(self, planned: PlannedLoad) -> WriteResult | None:
         from tenantflow.loading.iceberg_writer import commit_state
 
-        return commit_state(self.catalog, self.ctx.table_identifier, self.ctx.pipeline.target, run_id=run_id,
-                            pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files)
+        return commit_state(self.catalog, self.ctx.table_identifier, self.ctx.pipeline.target, planned)
 
     def append_landed(
-        self, parts: list[str], schemas: list[pa.Schema], rows: int, *, run_id: str, watermark: str | None,
-        source_files: list[str] | None = None,
+        self, parts: list[str], schemas: list[pa.Schema], rows: int, planned: PlannedLoad, read: Callable[[], pa.Table]
     ) -> WriteResult | None:
         from tenantflow.loading.iceberg_writer import append_landed_parts
 
-        return append_landed_parts(
-            self.catalog, self.ctx.table_identifier, parts, schemas, rows, self.ctx.pipeline.target,
-            run_id=run_id, pipeline_id=self.ctx.pipeline.id, watermark=watermark, source_files=source_files,
-        )
+        return append_landed_parts(self.catalog, self.ctx.table_identifier, parts, schemas, rows,
+                                   self.ctx.pipeline.target, planned, read)
 
     def classify(self, properties: dict[str, str]) -> dict[str, str]:
         """Write classification properties (table and columns) and column docs; unchanged ones are skipped."""

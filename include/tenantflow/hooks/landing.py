@@ -46,7 +46,8 @@ class LandingHook:
         raw = self.manifest()
         staged = target.stage(tables, cursor=None)
         return target.publish(files=staged.files, source=source, watermark=raw.watermark,
-                              source_files=raw.source_files)
+                              source_files=raw.source_files, incremental=raw.incremental,
+                              planned_watermark=raw.planned_watermark)
 
     def load_input(self) -> LandingHook:
         """The batch the load stage writes: the last derived stage published for this run, else the raw batch."""
@@ -61,7 +62,7 @@ class LandingHook:
 
     def publish(
         self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None,
-        rejected_rows: int = 0,
+        rejected_rows: int = 0, incremental: bool = False, planned_watermark: str | None = None,
     ) -> Manifest:
         """Move staged parts into the batch folder, then write the manifest (idempotent)."""
         import pyarrow.parquet as pq
@@ -82,6 +83,7 @@ class LandingHook:
             run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
             source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],
             source_files=list(source_files or []), rejected_rows=rejected_rows,
+            incremental=incremental, planned_watermark=planned_watermark,
             landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         write_manifest(self.location, manifest)

@@ -80,6 +80,9 @@ class Manifest:
     source_files: list[str] = field(default_factory=list)
     rejected_rows: int = 0
     landed_at: str | None = None  # ISO timestamp (UTC) of publishing
+    # the load state the extract planned on (re-checked at commit): rows after `planned_watermark`
+    incremental: bool = False
+    planned_watermark: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

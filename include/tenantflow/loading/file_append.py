@@ -3,8 +3,8 @@
 The landed parts are already Iceberg-compatible (the extract normalises types), so for an
 ``append`` into an unpartitioned table whose schema matches the parts exactly, each part is
 copied into the table's data folder and registered with ``add_files`` in one snapshot that
-carries the run id. Anything else (partitioned tables, schema differences) returns False and
-the caller writes the rows instead.
+carries the run's load state. Anything else (partitioned tables, schema differences) is not
+eligible and the caller writes the rows instead.
 """
 
 from __future__ import annotations
@@ -33,8 +33,12 @@ def _same_columns(schema, expected) -> bool:  # noqa: ANN001 - pyarrow schemas
     return [(f.name, plain_type(f.type)) for f in schema] == [(f.name, plain_type(f.type)) for f in expected]
 
 
-def append_parts(table: Table, parts: Sequence[str], snapshot_properties: dict[str, str]) -> int:
-    """Copy ``parts`` (absolute local paths or s3:// URIs) under the table and add them; returns files added."""
+def copy_parts(table: Table, parts: Sequence[str]) -> list[str]:
+    """Copy ``parts`` (absolute local paths or s3:// URIs) under the table's data folder; returns the copies.
+
+    The caller registers them with ``add_files`` in its commit; copies of a commit that never lands
+    are unreferenced files, removed by the maintenance DAG's orphan step.
+    """
     from tenantflow.landing.storage import filesystem
 
     location = table.location().rstrip("/") + "/data"
@@ -51,6 +55,4 @@ def append_parts(table: Table, parts: Sequence[str], snapshot_properties: dict[s
             with src_fs.open_input_stream(src) as reader, dst_fs.open_output_stream(dst) as writer:
                 writer.write(reader.read())
         targets.append(target)
-    table.add_files(file_paths=targets, snapshot_properties=snapshot_properties, check_duplicate_files=False)
-    log.info("appended %d landed file(s) to %s without rewriting rows", len(targets), table.name())
-    return len(targets)
+    return targets

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tenantflow.config.models import PartitionField, Target
 from tenantflow.loading import state
-from tenantflow.loading.merge import merge_into
+from tenantflow.loading.commit import TABLE_PROPERTIES, CommitOutcome, LoadConflict, PlannedLoad, Stage, commit_load
+from tenantflow.loading.merge import stage_merge
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.catalog import Catalog
-    from pyiceberg.table import Table
+    from pyiceberg.table import Table, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, target: T
     missing = [p.column for p in target.partition_by if p.column not in schema.names]
     if missing:
         raise ValueError(f"target.partition_by column(s) {missing} are not in the data; columns: {schema.names}")
-    properties = {"comment": target.comment} if target.comment else {}
+    properties = {**TABLE_PROPERTIES, **({"comment": target.comment} if target.comment else {})}
     table = catalog.create_table_if_not_exists(identifier, schema=schema, properties=properties)
     if target.partition_by:
         with table.update_spec() as spec:
@@ -74,34 +76,56 @@ def write_batch(
     identifier: str,
     data: pa.Table,
     target: Target,
-    *,
-    run_id: str,
-    pipeline_id: str,
-    watermark: str | None,
-    source_files: list[str] | None = None,
+    planned: PlannedLoad,
 ) -> WriteResult:
-    """Append, overwrite or merge ``data``; a run id already committed is skipped (no duplicates)."""
+    """Append, overwrite or merge ``data`` once per run id, validated against the table's load state at commit."""
     data, deleted = split_deletes(data, target)
     table = ensure_table(catalog, identifier, data.schema, target)
-    if skipped := _already_committed(table, identifier, target, run_id):
+    if skipped := _already_committed(table, identifier, target, planned.run_id):
         return skipped
     data = apply_schema_policy(table, data, target.schema_policy)
-    props = _snapshot_properties(run_id, pipeline_id, data.num_rows, watermark, source_files)
-    table = catalog.load_table(identifier)
-    data = _align(data, table)
+
+    def writer(table: Table, rows_after: str | None) -> tuple[int, Stage]:
+        batch = _align(_after(data, planned, rows_after), table)
+        return batch.num_rows, lambda tx, props: _stage_write(tx, table, batch, target, props, deleted)
+
+    outcome = commit_load(catalog, identifier, planned, writer)
+    return _result(identifier, target, outcome)
+
+
+def _after(data: pa.Table, planned: PlannedLoad, rows_after: str | None) -> pa.Table:
+    """The batch's rows after a watermark another run moved meanwhile (all rows when it did not move)."""
+    if rows_after is None:
+        return data
+    from tenantflow.loading.watermark import rows_after_watermark
+
+    if planned.cursor not in data.column_names:
+        raise LoadConflict(
+            f"run {planned.run_id}: another run moved the watermark to {rows_after!r} meanwhile and this batch has no "
+            f"cursor column {planned.cursor!r} to keep only the newer rows (a transform dropped it?); nothing was "
+            "committed. Clear this run's extract task so it reads from the table's current watermark."
+        )
+    return rows_after_watermark(data, planned.cursor, rows_after)
+
+
+def _stage_write(
+    tx: Transaction, table: Table, data: pa.Table, target: Target, props: dict[str, str], deleted: pa.Table | None
+) -> None:
     if target.mode == "append":
-        table.append(data, snapshot_properties=props)
+        tx.append(data, snapshot_properties=props)
     elif target.mode == "overwrite" and target.overwrite_scope == "partitions":
-        table.dynamic_partition_overwrite(data, snapshot_properties=props)
+        tx.dynamic_partition_overwrite(data, snapshot_properties=props)
     elif target.mode == "overwrite":
-        table.overwrite(data, snapshot_properties=props)
+        tx.overwrite(data, snapshot_properties=props)
     else:
-        merge_with_retry(catalog, identifier, table, data, target.merge_keys, props, deleted=deleted)
-    table = catalog.load_table(identifier)
-    snapshot = table.current_snapshot()
-    log.info("%s %d rows into %s (snapshot %s)", target.mode, data.num_rows, identifier,
-             snapshot.snapshot_id if snapshot else None)
-    return WriteResult(identifier, target.mode, data.num_rows, False, snapshot.snapshot_id if snapshot else None)
+        stage_merge(tx, table, data, target.merge_keys, props, deleted=deleted)
+
+
+def _result(identifier: str, target: Target, outcome: CommitOutcome) -> WriteResult:
+    if outcome.skipped:
+        return WriteResult(identifier, target.mode, 0, True, None)
+    log.info("%s %d rows into %s (snapshot %s)", target.mode, outcome.rows, identifier, outcome.snapshot_id)
+    return WriteResult(identifier, target.mode, outcome.rows, False, outcome.snapshot_id)
 
 
 def split_deletes(data: pa.Table, target: Target) -> tuple[pa.Table, pa.Table | None]:
@@ -122,26 +146,6 @@ def split_deletes(data: pa.Table, target: Target) -> tuple[pa.Table, pa.Table | 
     return rest.filter(pc.invert(deleting)), rest.filter(deleting).select(list(target.merge_keys))
 
 
-def merge_with_retry(
-    catalog: Catalog, identifier: str, table: Table, data: pa.Table, keys: tuple[str, ...], props: dict[str, str],
-    attempts: int = 3, deleted: pa.Table | None = None,
-) -> None:
-    """Merge; when another writer committed first, re-plan against the new snapshot and try again."""
-    from pyiceberg.exceptions import CommitFailedException, ValidationException
-
-    for attempt in range(1, attempts + 1):
-        try:
-            merge_into(table, data, keys, props, deleted=deleted)
-            return
-        except (CommitFailedException, ValidationException) as exc:  # ref moved / files added meanwhile
-            if attempt == attempts:
-                raise
-            log.warning("merge into %s lost a commit race (%s); re-planning (attempt %d)", identifier, exc, attempt + 1)
-            table = catalog.load_table(identifier)
-            if props[state.RUN_ID] in state.committed_run_ids(table):
-                return  # the other writer was this run's earlier attempt
-
-
 def append_landed_parts(
     catalog: Catalog,
     identifier: str,
@@ -149,31 +153,43 @@ def append_landed_parts(
     schemas: list[pa.Schema],
     rows: int,
     target: Target,
-    *,
-    run_id: str,
-    pipeline_id: str,
-    watermark: str | None,
-    source_files: list[str] | None = None,
+    planned: PlannedLoad,
+    read: Callable[[], pa.Table],
 ) -> WriteResult | None:
-    """Append landed Parquet parts as data files (no rewrite); None when only a row write can do it."""
-    from tenantflow.loading.file_append import append_parts, can_add_files
+    """Append landed Parquet parts as data files (no rewrite); None when only a row write can do it.
+
+    ``read`` gives the batch's rows, for the rare commit that must keep only some of them (another
+    run moved the watermark meanwhile).
+    """
+    from tenantflow.loading.file_append import can_add_files, copy_parts
 
     if target.mode != "append" or not parts or target.partition_by:
         return None
     table = ensure_table(catalog, identifier, schemas[0], target)
-    if skipped := _already_committed(table, identifier, target, run_id):
+    if skipped := _already_committed(table, identifier, target, planned.run_id):
         return skipped
     if not can_add_files(table, schemas):
         return None
-    append_parts(table, parts, _snapshot_properties(run_id, pipeline_id, rows, watermark, source_files))
-    snapshot = catalog.load_table(identifier).current_snapshot()
-    return WriteResult(identifier, target.mode, rows, False, snapshot.snapshot_id if snapshot else None)
+    copies: list[str] = []
+
+    def writer(table: Table, rows_after: str | None) -> tuple[int, Stage]:
+        if rows_after is not None:
+            batch = _align(_after(read(), planned, rows_after), table)
+            return batch.num_rows, lambda tx, props: tx.append(batch, snapshot_properties=props)
+        copies[:] = copies or copy_parts(table, parts)  # copied once, whatever the attempts
+
+        def stage(tx: Transaction, props: dict[str, str]) -> None:
+            tx.add_files(file_paths=copies, snapshot_properties=props, check_duplicate_files=False)
+
+        return rows, stage
+
+    outcome = commit_load(catalog, identifier, planned, writer)
+    if copies and not outcome.skipped:
+        log.info("appended %d landed file(s) to %s without rewriting rows", len(copies), identifier)
+    return _result(identifier, target, outcome)
 
 
-def commit_state(
-    catalog: Catalog, identifier: str, target: Target, *, run_id: str, pipeline_id: str, watermark: str | None,
-    source_files: list[str] | None = None,
-) -> WriteResult | None:
+def commit_state(catalog: Catalog, identifier: str, target: Target, planned: PlannedLoad) -> WriteResult | None:
     """Commit a run that has no rows to write but did advance state (watermark, files read).
 
     E.g. every row was quarantined or rejected: without this, the next run would read (and
@@ -184,39 +200,27 @@ def commit_state(
     from pyiceberg.io.pyarrow import schema_to_pyarrow
 
     try:
-        table = catalog.load_table(identifier)
+        catalog.load_table(identifier)
     except NoSuchTableError:
         return None
-    if skipped := _already_committed(table, identifier, target, run_id):
-        return skipped
-    empty = schema_to_pyarrow(table.schema()).empty_table()
-    table.append(empty, snapshot_properties=_snapshot_properties(run_id, pipeline_id, 0, watermark, source_files))
-    log.info("run %s committed to %s with no rows (state only: watermark %s, %d source file(s))", run_id,
-             identifier, watermark, len(source_files or []))
-    snapshot = catalog.load_table(identifier).current_snapshot()
-    return WriteResult(identifier, target.mode, 0, False, snapshot.snapshot_id if snapshot else None)
+
+    def writer(table: Table, rows_after: str | None) -> tuple[int, Stage]:
+        empty = schema_to_pyarrow(table.schema()).empty_table()
+        return 0, lambda tx, props: tx.append(empty, snapshot_properties=props)
+
+    outcome = commit_load(catalog, identifier, planned, writer)
+    if not outcome.skipped:
+        log.info("run %s committed to %s with no rows (state only: watermark %s, %d source file(s))", planned.run_id,
+                 identifier, planned.watermark, len(planned.source_files))
+    return _result(identifier, target, outcome)
 
 
 def _already_committed(table: Table, identifier: str, target: Target, run_id: str) -> WriteResult | None:
-    """Exactly once: a run id found in the table's snapshots was loaded already."""
-    if run_id not in state.committed_run_ids(table):
+    """Exactly once: a run id in the table's load state was loaded already (checked again at commit)."""
+    if not state.read_state(table).has_run(run_id):
         return None
     log.info("run %s already committed to %s: nothing to do", run_id, identifier)
     return WriteResult(identifier, target.mode, 0, True, None)
-
-
-def _snapshot_properties(
-    run_id: str, pipeline_id: str, rows: int, watermark: str | None, source_files: list[str] | None = None
-) -> dict[str, str]:
-    """Load state committed with the data: run id, rows, watermark and the source files loaded."""
-    import json
-
-    props = {state.RUN_ID: run_id, state.PIPELINE: pipeline_id, state.ROWS: str(rows)}
-    if watermark is not None:
-        props[state.WATERMARK] = watermark
-    if source_files:
-        props[state.FILES] = json.dumps(sorted(source_files))
-    return props
 
 
 class SchemaFrozen(ValueError):

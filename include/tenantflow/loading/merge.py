@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyiceberg.table import Table
+    from pyiceberg.table import Table, Transaction
 
 log = logging.getLogger(__name__)
 _KEY_SEPARATOR = "\x1f"  # unit separator: cannot occur in a rendered scalar by accident
@@ -84,11 +84,20 @@ def merge_into(
     table: Table, batch: pa.Table, keys: Sequence[str], snapshot_properties: dict[str, str],
     deleted: pa.Table | None = None,
 ) -> MergeResult:
-    """Upsert ``batch`` (already aligned to the table schema) into ``table`` by ``keys``.
+    """Upsert ``batch`` (already aligned to the table schema) into ``table`` by ``keys``, in one commit.
 
     ``deleted`` holds the keys of rows to remove (a source's delete flag): their rows are dropped
     from the table in the same commit. A key may appear once in ``batch`` + ``deleted`` together.
     """
+    with table.transaction() as tx:
+        return stage_merge(tx, table, batch, keys, snapshot_properties, deleted)
+
+
+def stage_merge(
+    tx: Transaction, table: Table, batch: pa.Table, keys: Sequence[str], snapshot_properties: dict[str, str],
+    deleted: pa.Table | None = None,
+) -> MergeResult:
+    """Stage the merge's single overwrite snapshot in ``tx`` (the caller commits, with whatever else it stages)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyiceberg.expressions import AlwaysTrue
@@ -103,36 +112,35 @@ def merge_into(
     commit_uuid, counter = uuid.uuid4(), itertools.count(0)
     updated = scanned = removed = 0
     replaced: list[tuple[Any, list[Any]]] = []
-    with table.transaction() as tx:
-        metadata = tx.table_metadata
-        tasks = list(table.scan().plan_files()) if table.current_snapshot() else []
-        for task in tasks:
-            if not _may_contain(task, table, keys, probe):
-                continue
-            scanned += 1
-            existing = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=metadata.schema(),
-                                 row_filter=AlwaysTrue()).to_table(tasks=[task])
-            existing_keys = key_array(existing, keys)
-            matched = pc.is_in(existing_keys, value_set=batch_keys)
-            hits = pc.sum(matched).as_py() or 0
-            if hits == 0:
-                continue
-            gone = 0 if delete_keys is None else pc.sum(pc.is_in(existing_keys, value_set=delete_keys)).as_py() or 0
-            updated += hits - gone
-            removed += gone
-            kept = existing.filter(pc.invert(matched))
-            rewritten = list(_dataframe_to_data_files(metadata, kept, table.io, commit_uuid, counter)) \
-                if kept.num_rows else []
-            replaced.append((task.file, rewritten))
-        appended = list(_dataframe_to_data_files(metadata, batch, table.io, commit_uuid, counter)) \
-            if batch.num_rows else []
-        with tx.update_snapshot(snapshot_properties=snapshot_properties).overwrite(commit_uuid) as snapshot:
-            for old_file, new_files in replaced:
-                snapshot.delete_data_file(old_file)
-                for data_file in new_files:
-                    snapshot.append_data_file(data_file)
-            for data_file in appended:
+    metadata = tx.table_metadata
+    tasks = list(table.scan().plan_files()) if table.current_snapshot() else []
+    for task in tasks:
+        if not _may_contain(task, table, keys, probe):
+            continue
+        scanned += 1
+        existing = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=metadata.schema(),
+                             row_filter=AlwaysTrue()).to_table(tasks=[task])
+        existing_keys = key_array(existing, keys)
+        matched = pc.is_in(existing_keys, value_set=batch_keys)
+        hits = pc.sum(matched).as_py() or 0
+        if hits == 0:
+            continue
+        gone = 0 if delete_keys is None else pc.sum(pc.is_in(existing_keys, value_set=delete_keys)).as_py() or 0
+        updated += hits - gone
+        removed += gone
+        kept = existing.filter(pc.invert(matched))
+        rewritten = list(_dataframe_to_data_files(metadata, kept, table.io, commit_uuid, counter)) \
+            if kept.num_rows else []
+        replaced.append((task.file, rewritten))
+    appended = list(_dataframe_to_data_files(metadata, batch, table.io, commit_uuid, counter)) \
+        if batch.num_rows else []
+    with tx.update_snapshot(snapshot_properties=snapshot_properties).overwrite(commit_uuid) as snapshot:
+        for old_file, new_files in replaced:
+            snapshot.delete_data_file(old_file)
+            for data_file in new_files:
                 snapshot.append_data_file(data_file)
+        for data_file in appended:
+            snapshot.append_data_file(data_file)
     result = MergeResult(updated, batch.num_rows - updated, len(replaced), scanned, removed)
     log.info("merge: %d rows updated, %d inserted, %d deleted; %d of %d data files read, %d rewritten",
              result.rows_updated, result.rows_inserted, removed, scanned, len(tasks), len(replaced))

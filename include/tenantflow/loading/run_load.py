@@ -11,12 +11,29 @@ from typing import TYPE_CHECKING, Any
 
 from tenantflow.hooks.iceberg import IcebergHook
 from tenantflow.hooks.landing import LandingHook
+from tenantflow.loading.commit import PlannedLoad
 from tenantflow.pii.pipeline import pipeline_policy, pipeline_secret, protect_rows
 
 if TYPE_CHECKING:
+    from tenantflow.landing.batch import Manifest
     from tenantflow.pipeline_context import PipelineContext
 
 log = logging.getLogger(__name__)
+
+
+def planned_load(ctx: PipelineContext, manifest: Manifest) -> PlannedLoad:
+    """What the run's extract read and the load state it planned on, from the batch's manifest."""
+    pipeline = ctx.pipeline
+    mode = pipeline.target.mode
+    incremental = pipeline.incremental
+    return PlannedLoad(
+        run_id=manifest.run_id, pipeline_id=pipeline.id, watermark=manifest.watermark,
+        source_files=tuple(manifest.source_files), planned_watermark=manifest.planned_watermark,
+        checks_watermark=manifest.incremental and mode != "overwrite",
+        filters_moved_watermark=not (incremental and incremental.lookback_seconds),
+        cursor=incremental.cursor if incremental else None,
+        tracks_files=mode != "overwrite" and not getattr(pipeline.source, "reload_all", False),
+    )
 
 
 def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None) -> dict[str, Any]:
@@ -27,12 +44,12 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
         log.info("loading the %r batch of this run", landing.location.stage)
     manifest = landing.manifest()
     hook = hook or IcebergHook(ctx)
-    state = {"run_id": manifest.run_id, "watermark": manifest.watermark, "source_files": manifest.source_files}
+    planned = planned_load(ctx, manifest)
     if manifest.rows == 0:
         log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
         read_rows = manifest.rows if landing is raw else raw.manifest().rows
         if read_rows or manifest.source_files:  # rows read but all set aside: keep the state
-            committed = hook.commit_state(**state)
+            committed = hook.commit_state(planned)
             return {"table": ctx.table_identifier, "rows": 0, "skipped": True, "state_committed": bool(committed)}
         return {"table": ctx.table_identifier, "rows": 0, "skipped": True}
     # the plan comes from a sample; unmasked PII below `restricted` fails here, before anything is written
@@ -42,11 +59,11 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
     if protection.plan:  # masked columns: the rows are rewritten, never the landed files added as they are
         from tenantflow.pii.masking import apply_masking
 
-        result = hook.write(apply_masking(landing.read(), protection.plan, secret()), **state)
+        result = hook.write(apply_masking(landing.read(), protection.plan, secret()), planned)
     else:
         parts, schemas = landing.parts()
-        result = hook.append_landed(parts, schemas, manifest.rows, **state)
+        result = hook.append_landed(parts, schemas, manifest.rows, planned, landing.read)
         if result is None:  # merge, overwrite, partitioned or evolving tables: write the rows
-            result = hook.write(landing.read(), **state)
+            result = hook.write(landing.read(), planned)
     hook.classify(protection.properties)
     return {**result.as_dict(), "pii": protection.summary()}

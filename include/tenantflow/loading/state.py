@@ -1,17 +1,44 @@
-"""Load state kept in Iceberg snapshot summaries, committed atomically with the data."""
+"""Load state of a pipeline's table: which runs and source files are loaded, and the watermark.
+
+The state is part of the table's history, not reconstructed from it:
+
+- every commit tenantflow makes writes the *whole* state (format ``tenantflow.load-state``,
+  version 1, see ``state_store``) before committing, and references it from the new snapshot's
+  summary (``tenantflow.state``) and from the table property of the same name, in one commit;
+- readers take the state of the nearest snapshot in the **current snapshot's ancestry** that
+  references one. Expiring any snapshot but that one loses nothing (it holds everything);
+  commits by others (compaction by another engine) carry no reference and are walked past;
+  after a rollback (``set_current_snapshot``) the state of the rolled-back-to snapshot is used,
+  so files and rows committed only in the rolled-back snapshots are loadable again (logged);
+- when the ancestry was cut by an expiry that removed our snapshot below a foreign commit, the
+  table property (set by our newest commit) is used;
+- a lookup reads one small head file plus the hash buckets the looked-up keys fall into, so its
+  cost does not grow with the number of snapshots or runs.
+
+Tables written before this format (state only in each snapshot's own summary) are read by the
+legacy reader along the current ancestry; the first new commit carries that state forward.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
+log = logging.getLogger(__name__)
+
 RUN_ID = "tenantflow.run-id"
 PIPELINE = "tenantflow.pipeline"
 WATERMARK = "tenantflow.watermark"
 ROWS = "tenantflow.rows"
-FILES = "tenantflow.source-files"
+FILES = "tenantflow.source-files"  # legacy: the files of this snapshot's run only
+STATE = "tenantflow.state"  # summary and table property: URI of the state head file
+STATE_VERSION = "tenantflow.state-version"
 
 
 def summary_properties(snapshot: object) -> dict[str, str]:
@@ -21,40 +48,148 @@ def summary_properties(snapshot: object) -> dict[str, str]:
     return dict(getattr(summary, "additional_properties", {}) or {})
 
 
-def committed_run_ids(table: Table) -> set[str]:
-    return {p[RUN_ID] for p in map(summary_properties, table.snapshots()) if RUN_ID in p}
+@dataclass
+class LoadState:
+    """The load state as of one snapshot; segments are read on first use and cached."""
+
+    head_uri: str | None = None
+    watermark: str | None = None
+    run_count: int = 0
+    file_count: int = 0
+    buckets: int = 0
+    run_segments: tuple[str | None, ...] = ()
+    file_segments: tuple[str | None, ...] = ()
+    snapshot_id: int | None = None  # the snapshot whose summary referenced this state
+    sequence_number: int = 0  # of the commit that wrote this state (0: unknown, format v1 tables)
+    committed_at_ms: int = 0
+    legacy_runs: frozenset[str] = frozenset()
+    legacy_files: frozenset[str] = frozenset()
+    io: object | None = field(default=None, repr=False)
+    _cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    def committed_before(self, snapshot: object) -> bool:
+        """Whether this state's commit came before ``snapshot`` (so it is in that snapshot's expired history)."""
+        sequence = getattr(snapshot, "sequence_number", 0) or 0
+        if self.sequence_number and sequence:
+            return sequence > self.sequence_number
+        return getattr(snapshot, "timestamp_ms", 0) >= self.committed_at_ms
+
+    def has_run(self, run_id: str) -> bool:
+        return run_id in self.legacy_runs or run_id in self._bucket(self.run_segments, run_id)
+
+    def loaded(self, files: Iterable[str]) -> set[str]:
+        """The given source files that are loaded already."""
+        return {f for f in files if f in self.legacy_files or f in self._bucket(self.file_segments, f)}
+
+    def all_run_ids(self) -> set[str]:
+        return set(self.legacy_runs).union(*(self.segment(s) for s in self.run_segments if s))
+
+    def all_files(self) -> set[str]:
+        return set(self.legacy_files).union(*(self.segment(s) for s in self.file_segments if s))
+
+    def _bucket(self, segments: tuple[str | None, ...], key: str) -> frozenset[str]:
+        if not segments:
+            return frozenset()
+        from tenantflow.loading.state_store import bucket_of
+
+        name = segments[bucket_of(key, len(segments))]
+        return self.segment(name) if name else frozenset()
+
+    def segment(self, name: str) -> frozenset[str]:
+        if name not in self._cache:
+            from tenantflow.loading.state_store import read_segment
+
+            self._cache[name] = frozenset(read_segment(self.io, self.head_uri, name))
+        return self._cache[name]
 
 
-def last_watermark(table: Table) -> str | None:
-    """The watermark of the newest snapshot that recorded one (walking back from the current snapshot)."""
-    snapshot = table.current_snapshot()
-    while snapshot is not None:
-        props = summary_properties(snapshot)
-        if WATERMARK in props:
-            return props[WATERMARK]
-        parent = snapshot.parent_snapshot_id
-        snapshot = table.snapshot_by_id(parent) if parent is not None else None
+def _snapshot(table: Table, snapshot_id: int | None) -> object | None:
+    """The snapshot with this id, searched from the newest (ancestors are near the end of the list)."""
+    if snapshot_id is None:
+        return None
+    for snapshot in reversed(table.metadata.snapshots):
+        if snapshot.snapshot_id == snapshot_id:
+            return snapshot
     return None
 
 
-def loaded_files(table: Table) -> set[str]:
-    """Source files committed by earlier runs (each snapshot lists the files its run loaded)."""
-    import json
+def read_state(table: Table, *, explain: bool = False) -> LoadState:
+    """The load state along the current snapshot's ancestry (see the module docstring)."""
+    from tenantflow.loading.state_store import read_head
 
+    runs: set[str] = set()
     files: set[str] = set()
-    for props in map(summary_properties, table.snapshots()):
-        if FILES in props:
-            files.update(json.loads(props[FILES]))
-    return files
+    watermark: str | None = None
+    snapshot = _snapshot(table, table.metadata.current_snapshot_id)
+    latest = table.properties.get(STATE)
+    oldest = None
+    while snapshot is not None:
+        props = summary_properties(snapshot)
+        if STATE in props:
+            found = read_head(table.io, props[STATE], snapshot_id=snapshot.snapshot_id)
+            if explain and latest and latest != props[STATE]:
+                log.warning(
+                    "%s: the current snapshot's history does not hold the newest load state (the table was rolled "
+                    "back or its current snapshot was set): using the state of snapshot %s; runs and files committed "
+                    "only after it count as not loaded and will be loaded again", ".".join(table.name()),
+                    snapshot.snapshot_id)
+            return _with_legacy(found, runs, files, watermark)
+        if RUN_ID in props:  # legacy summary: this snapshot's own run only
+            runs.add(props[RUN_ID])
+            files.update(json.loads(props.get(FILES, "[]")))
+            watermark = watermark if watermark is not None else props.get(WATERMARK)
+        oldest, snapshot = snapshot, _snapshot(table, snapshot.parent_snapshot_id)
+    if latest and oldest is not None:
+        newest = read_head(table.io, latest, snapshot_id=None)
+        if newest.committed_before(oldest):
+            # expiry removed our snapshots below a foreign commit: the newest state is in the table property
+            log.info("%s: the history below snapshot %s was expired; load state from the table property",
+                     ".".join(table.name()), oldest.snapshot_id)
+            return _with_legacy(newest, runs, files, watermark)
+        if explain:
+            log.warning("%s: the current snapshot %s predates every load state (rolled back before the first "
+                        "tenantflow commit?): everything counts as not loaded", ".".join(table.name()),
+                        table.metadata.current_snapshot_id)
+    return LoadState(watermark=watermark, legacy_runs=frozenset(runs), legacy_files=frozenset(files), io=table.io)
+
+
+def _with_legacy(found: LoadState, runs: set[str], files: set[str], watermark: str | None) -> LoadState:
+    if runs or files:  # legacy snapshots on top of a new-format one: written by an older tenantflow
+        found.legacy_runs = frozenset(runs)
+        found.legacy_files = frozenset(files)
+        found.watermark = watermark if watermark is not None else found.watermark
+    return found
+
+
+def committed_run_ids(table: Table) -> set[str]:
+    return read_state(table).all_run_ids()
+
+
+def last_watermark(table: Table) -> str | None:
+    return read_state(table).watermark
+
+
+def loaded_files(table: Table) -> set[str]:
+    """All source files loaded as of the current snapshot (reads every bucket: for tests and tools)."""
+    return read_state(table).all_files()
 
 
 def carried_properties(table: Table) -> dict[str, str]:
-    """Summary properties a tenantflow commit that loads nothing (compaction, retention deletes) must add to
-    its snapshot so the load state stays on the current snapshot. (Interface; the versioned state fills it.)"""
-    return {}
+    """Summary properties a tenantflow commit that loads nothing (compaction, retention deletes) adds to its
+    snapshot so the current snapshot keeps referencing the load state (legacy tables: nothing to carry)."""
+    state = read_state(table)
+    if state.head_uri is None:
+        return {}
+    from tenantflow.loading.state_store import VERSION
+
+    return {STATE: state.head_uri, STATE_VERSION: str(VERSION)}
 
 
 def state_files(table: Table) -> set[str]:
-    """URIs of the load-state files referenced by the table's live snapshots and properties: orphan removal
-    keeps them. (Interface; the versioned state fills it.)"""
-    return set()
+    """URIs of the state files (heads and their segments) referenced by live snapshots or the table property:
+    orphan removal keeps them."""
+    from tenantflow.loading.state_store import referenced_files
+
+    heads = {summary_properties(s).get(STATE) for s in table.metadata.snapshots}
+    heads.add(table.properties.get(STATE))
+    return referenced_files(table.io, {h for h in heads if h})

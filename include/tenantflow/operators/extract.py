@@ -8,6 +8,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from tenantflow.config.models import SqlSource
 from tenantflow.hooks.landing import LandingHook
+from tenantflow.loading.watermark import after_watermark, behind, to_text
 from tenantflow.operators.base import PipelineStageOperator
 
 
@@ -18,12 +19,12 @@ class ExtractOperator(PipelineStageOperator):
         ctx = self.pipeline_ctx
         pipeline = ctx.pipeline
         cursor = pipeline.incremental.cursor if pipeline.incremental else None
-        watermark = None
+        watermark = planned_watermark = None
+        incremental = pipeline.incremental
         if cursor is not None:
             from tenantflow.hooks.iceberg import IcebergHook
 
-            incremental = pipeline.incremental
-            watermark = None if incremental.full_refresh else IcebergHook(ctx).watermark()
+            planned_watermark = watermark = None if incremental.full_refresh else IcebergHook(ctx).watermark()
             if watermark is not None and incremental.lookback_seconds:
                 watermark = behind(watermark, incremental.lookback_seconds)
             self.log.info("incremental on %s: reading rows after %r%s", cursor, watermark,
@@ -41,10 +42,13 @@ class ExtractOperator(PipelineStageOperator):
         except (BadRowError, TooManyRejectedRows) as exc:
             raise AirflowFailException(f"{description}: {exc}") from exc  # the same input fails again
         rejected_at = bad_rows.write(batch.rejects, batch.kms_key_id)
-        new_watermark = _to_text(staged.max_cursor) if staged.max_cursor is not None else watermark
+        new_watermark = to_text(staged.max_cursor) if staged.max_cursor is not None else planned_watermark
         self.log.info("extracted %d rows from %s into %d part(s)%s", staged.rows, description, len(staged.files),
                       f"; {bad_rows.count} malformed row(s) rejected to {rejected_at}" if bad_rows.count else "")
         return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark,
+                # the load state this read was planned on: the load re-checks it at commit
+                "incremental": cursor is not None and not incremental.full_refresh,
+                "planned_watermark": planned_watermark,
                 "source_files": source_files, "rejected_rows": bad_rows.count,
                 "rejected_reasons": bad_rows.reasons(), "rejects": rejected_at}
 
@@ -73,7 +77,7 @@ class ExtractOperator(PipelineStageOperator):
             # append/merge: files committed by earlier runs are never read again
             from tenantflow.hooks.iceberg import IcebergHook
 
-            loaded = IcebergHook(ctx).loaded_files()
+            loaded = IcebergHook(ctx).loaded_files(files)
             skipped = [f for f in files if f in loaded]
             files = [f for f in files if f not in loaded]
             self.log.info("%d new file(s) to load, %d already loaded", len(files), len(skipped))
@@ -81,35 +85,3 @@ class ExtractOperator(PipelineStageOperator):
         if cursor is not None and watermark is not None:
             tables = after_watermark(tables, cursor, watermark)
         return tables, pattern, files
-
-
-def behind(watermark: str, seconds: int) -> str:
-    """The watermark moved back by a lookback window: timestamps by seconds, numbers by that amount."""
-    from datetime import datetime, timedelta
-
-    try:
-        moved = datetime.fromisoformat(watermark) - timedelta(seconds=seconds)
-    except ValueError:
-        try:
-            number = float(watermark)
-        except ValueError:
-            raise ValueError(f"lookback needs a timestamp or numeric cursor; watermark is {watermark!r}") from None
-        return str(int(number) - seconds if number.is_integer() and "." not in watermark else number - seconds)
-    return moved.isoformat(sep=" ")
-
-
-def after_watermark(tables: Any, cursor: str, watermark: str) -> Any:
-    """Keep rows whose cursor is above the watermark (stored as text; cast to the column's type)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    for table in tables:
-        if cursor not in table.column_names:
-            raise KeyError(f"incremental cursor column {cursor!r} is not in the source's columns {table.column_names}")
-        column = table[cursor]
-        bound = pa.scalar(watermark).cast(column.type)
-        yield table.filter(pc.greater(column, bound))
-
-
-def _to_text(value: Any) -> str:
-    return value.isoformat(sep=" ") if hasattr(value, "isoformat") and not isinstance(value, str) else str(value)

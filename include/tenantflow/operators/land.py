@@ -24,6 +24,8 @@ class LandOperator(PipelineStageOperator):
             watermark=extracted.get("watermark"),
             source_files=list(extracted.get("source_files", [])),
             rejected_rows=int(extracted.get("rejected_rows", 0)),
+            incremental=bool(extracted.get("incremental", False)),
+            planned_watermark=extracted.get("planned_watermark"),
         )
         result = {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}
         retention = self.pipeline_ctx.tenant.storage.retention_days

@@ -172,8 +172,9 @@ class QualityStore:
         """Append the failing rows to ``<table>__quarantine`` once per run (schema evolves with the batch)."""
         from tenantflow.config.models import Target
         from tenantflow.loading.arrow_types import iceberg_compatible
+        from tenantflow.loading.commit import PlannedLoad
         from tenantflow.loading.iceberg_writer import write_batch
 
         target = Target(table=f"{table}{QUARANTINE_SUFFIX}", mode="append", schema_policy="evolve")
         return write_batch(self.catalog, quarantine_identifier(self.namespace, table), iceberg_compatible(failing),
-                           target, run_id=run_id, pipeline_id=pipeline, watermark=None)
+                           target, PlannedLoad(run_id=run_id, pipeline_id=pipeline))

@@ -1,0 +1,179 @@
+"""Files of the load state (format ``tenantflow.load-state``, version 1).
+
+A state is a small JSON *head* plus immutable JSON *segments*, under the table's state folder
+``<table location's parent>/_tenantflow_state/<table>-<table uuid>/`` (beside, not inside, the
+table location, so another engine's orphan-file removal never sees them)::
+
+    head-<uuid>.json   {"format": "tenantflow.load-state", "version": 1, "pipeline": …,
+                        "watermark": …, "runs": N, "files": M, "buckets": B,
+                        "run_segments": [name|null × B], "file_segments": [name|null × B],
+                        "last_run": {"run_id", "rows", "committed_at"}, "base_snapshot_id": …,
+                        "sequence_number": …, "committed_at_ms": …}
+    seg-<uuid>.json    {"format": "tenantflow.load-state-segment", "version": 1, "entries": [sorted keys]}
+
+Run ids and source files are spread over B hash buckets; a commit rewrites only the buckets its
+keys fall into and references the others as they are, and a lookup reads only the buckets of the
+keys it asks about. B doubles when a bucket would exceed ``MAX_BUCKET_ENTRIES``, so per-commit and
+per-lookup work stays flat however many runs accumulate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+    from tenantflow.loading.state import LoadState
+
+FORMAT = "tenantflow.load-state"
+SEGMENT_FORMAT = "tenantflow.load-state-segment"
+VERSION = 1
+MIN_BUCKETS = 16
+MAX_BUCKET_ENTRIES = 512
+
+
+class StateFormatError(ValueError):
+    """A state file that is not a tenantflow load state of a version this code reads."""
+
+
+def bucket_of(key: str, buckets: int) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % buckets
+
+
+def state_location(table: Table) -> str:
+    location = table.location().rstrip("/")
+    parent, _, name = location.rpartition("/")
+    return f"{parent}/_tenantflow_state/{name}-{str(table.metadata.table_uuid)[:8]}"
+
+
+def _folder(head_uri: str) -> str:
+    return head_uri.rpartition("/")[0]
+
+
+def _read_json(io: Any, uri: str, expected: str) -> dict[str, Any]:
+    with io.new_input(uri).open() as stream:
+        document = json.loads(stream.read())
+    if document.get("format") != expected or document.get("version") != VERSION:
+        raise StateFormatError(
+            f"{uri}: not a {expected} file of version {VERSION} (format {document.get('format')!r}, "
+            f"version {document.get('version')!r}); was it written by a newer tenantflow?"
+        )
+    return document
+
+
+def _write_json(io: Any, uri: str, document: dict[str, Any]) -> None:
+    with io.new_output(uri).create(overwrite=True) as stream:
+        stream.write(json.dumps(document, separators=(",", ":"), sort_keys=True).encode())
+
+
+def read_head(io: Any, uri: str, *, snapshot_id: int | None) -> LoadState:
+    from tenantflow.loading.state import LoadState
+
+    head = _read_json(io, uri, FORMAT)
+    return LoadState(
+        head_uri=uri, watermark=head.get("watermark"), run_count=head["runs"], file_count=head["files"],
+        buckets=head["buckets"], run_segments=tuple(head["run_segments"]), file_segments=tuple(head["file_segments"]),
+        snapshot_id=snapshot_id, sequence_number=head.get("sequence_number", 0),
+        committed_at_ms=head.get("committed_at_ms", 0), io=io,
+    )
+
+
+def read_segment(io: Any, head_uri: str | None, name: str) -> list[str]:
+    return _read_json(io, f"{_folder(head_uri or '')}/{name}", SEGMENT_FORMAT)["entries"]
+
+
+def _grouped(keys: Iterable[str], buckets: int) -> dict[int, set[str]]:
+    grouped: dict[int, set[str]] = {}
+    for key in keys:
+        grouped.setdefault(bucket_of(key, buckets), set()).add(key)
+    return grouped
+
+
+def _updated_segments(previous: LoadState, old: tuple[str | None, ...], added: set[str]) -> dict[int, set[str]] | None:
+    """The new contents of the buckets ``added`` falls into; None when one would overflow (time to resize)."""
+    updated = {}
+    for index, keys in _grouped(added, len(old)).items():
+        keys = keys | (previous.segment(old[index]) if old[index] else frozenset())
+        if len(keys) > MAX_BUCKET_ENTRIES:
+            return None
+        updated[index] = keys
+    return updated
+
+
+def _resized(all_keys: list[set[str]], buckets: int) -> tuple[int, list[dict[int, set[str]]]]:
+    """The smallest power-of-two bucket count (from ``buckets``) under which no bucket overflows."""
+    while True:
+        grouped = [_grouped(keys, buckets) for keys in all_keys]
+        if all(len(keys) <= MAX_BUCKET_ENTRIES for group in grouped for keys in group.values()):
+            return buckets, grouped
+        buckets *= 2
+
+
+def _write_segments(io: Any, folder: str, old: tuple[str | None, ...], updated: dict[int, set[str]],
+                    buckets: int) -> tuple[str | None, ...]:
+    segments: list[str | None] = list(old) if len(old) == buckets else [None] * buckets
+    for index, keys in updated.items():
+        name = f"seg-{uuid.uuid4().hex}.json"
+        _write_json(io, f"{folder}/{name}", {"format": SEGMENT_FORMAT, "version": VERSION, "entries": sorted(keys)})
+        segments[index] = name
+    return tuple(segments)
+
+
+def write_next_state(
+    table: Table, previous: LoadState, *, pipeline_id: str, run_id: str, rows: int, watermark: str | None,
+    source_files: Iterable[str],
+) -> str:
+    """Write the state after this run (previous + run id + files, new watermark); returns the head's URI.
+
+    Nothing references the files until the commit that names the head succeeds; a lost commit leaves
+    them unreferenced (removed by the maintenance DAG's orphan step).
+    """
+    source_files = set(source_files)
+    new_runs = set() if previous.has_run(run_id) else {run_id}
+    new_files = source_files - previous.loaded(source_files)
+    buckets = previous.buckets
+    updated_runs = updated_files = None
+    if buckets and not (previous.legacy_runs or previous.legacy_files):
+        updated_runs = _updated_segments(previous, previous.run_segments, new_runs)
+        updated_files = _updated_segments(previous, previous.file_segments, new_files)
+    if updated_runs is None or updated_files is None:  # first state, legacy state or an overflow: lay out anew
+        all_runs, all_files = previous.all_run_ids() | new_runs, previous.all_files() | new_files
+        buckets, (updated_runs, updated_files) = _resized([all_runs, all_files], max(buckets * 2, MIN_BUCKETS))
+        run_total, file_total = len(all_runs), len(all_files)
+    else:
+        run_total, file_total = previous.run_count + len(new_runs), previous.file_count + len(new_files)
+    folder = state_location(table)
+    head_uri = f"{folder}/head-{uuid.uuid4().hex}.json"
+    _write_json(table.io, head_uri, {
+        "format": FORMAT, "version": VERSION, "pipeline": pipeline_id, "watermark": watermark,
+        "runs": run_total, "files": file_total, "buckets": buckets,
+        "run_segments": list(_write_segments(table.io, folder, previous.run_segments, updated_runs, buckets)),
+        "file_segments": list(_write_segments(table.io, folder, previous.file_segments, updated_files, buckets)),
+        "last_run": {"run_id": run_id, "rows": rows, "committed_at": datetime.now(UTC).isoformat(timespec="seconds")},
+        # which commit this is: the ancestry check after an expiry compares them with the oldest snapshot kept
+        "base_snapshot_id": table.metadata.current_snapshot_id,
+        "sequence_number": table.metadata.next_sequence_number(), "committed_at_ms": int(time.time() * 1000),
+    })
+    return head_uri
+
+
+def referenced_files(io: Any, heads: set[str]) -> set[str]:
+    """The given heads and every segment they reference."""
+    files = set(heads)
+    for head in heads:
+        try:
+            document = _read_json(io, head, FORMAT)
+        except (FileNotFoundError, OSError, StateFormatError):
+            continue
+        folder = _folder(head)
+        for name in [*document["run_segments"], *document["file_segments"]]:
+            if name:
+                files.add(f"{folder}/{name}")
+    return files
