@@ -14,6 +14,7 @@ from tenantflow.config.models import (
     PlatformConfig,
     TenantConfig,
 )
+from tenantflow.config.retention import Retention, effective_retention
 from tenantflow.landing.batch import BatchLocation
 from tenantflow.settings import resolve_local
 
@@ -40,6 +41,11 @@ class PipelineContext:
     @property
     def classification(self) -> Classification:
         return self.pipeline.classification or self.tenant.classification
+
+    @property
+    def retention(self) -> Retention:
+        """How long this pipeline's raw batches, rejects and quarantine rows are kept (platform-bounded)."""
+        return effective_retention(self.platform, self.tenant, self.pipeline)
 
     @property
     def engine(self) -> Engine:

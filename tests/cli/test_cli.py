@@ -110,6 +110,33 @@ def test_validate_lists_every_error_and_fails(config_tree: Path) -> None:
     assert lines[-1] == "FAILED: 3 error(s)", output(result)
 
 
+def test_validate_reports_retention_and_maintenance_beyond_the_platform_bounds(config_tree: Path) -> None:
+    configs = config_tree / "tenant_configs"
+    tenant = replace(configs / "healthcare" / "tenant.yaml", "  landing: landing/healthcare\n",
+                     "  landing: landing/healthcare\n  retention_days: 30\n")
+    orders = configs / "finance" / "pipelines" / "orders.yaml"
+    orders.write_text(orders.read_text() + "maintenance:\n  orphan_files_older_than: 6h\n")
+
+    result = tenantflow(config_tree, "validate")
+
+    assert result.returncode == 1, output(result)
+    expected = [
+        "tenant_configs/finance/pipelines/orders.yaml:{}:{}: maintenance.orphan_files_older_than: 6h is outside "
+        "the platform's bounds: allowed range 1d or longer (a shorter window can delete the files of a load still "
+        "running) (hint: use at least 1d (maintenance.bounds.min_orphan_files_older_than in _platform.yaml))"
+        .format(*position(orders, "orphan_files_older_than")),
+        "tenant_configs/healthcare/tenant.yaml:{}:{}: storage.retention_days: 30 days keeps raw batches and rejects "
+        "longer than the platform allows for classification 'highly_restricted': allowed range raw batches up to "
+        "7d, rejects up to 7d (_platform.yaml retention.raw_batches.highly_restricted, "
+        "retention.rejects.highly_restricted) (hint: use 1 to 7, or remove it to keep them for the platform's "
+        "maximum)".format(*position(tenant, "retention_days")),
+    ]
+    lines = result.stdout.splitlines()
+    for line in expected:
+        assert line in lines, f"missing error line {line!r}\n{output(result)}"
+    assert lines[-1] == "FAILED: 2 error(s)", output(result)
+
+
 def test_validate_one_tenant_folder(config_tree: Path) -> None:
     configs = config_tree / "tenant_configs"
     replace(configs / "retail" / "pipelines" / "sales.yaml", "mode: append", "mode: upsert")

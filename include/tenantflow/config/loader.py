@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantflow.config.bounds import pipeline_bound_violations, tenant_bound_violations
 from tenantflow.config.defaults import merge
 from tenantflow.config.errors import ConfigError, ConfigErrors
 from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
@@ -119,7 +120,7 @@ def load_tenant(
                                       f"also defined in {seen[pipeline_id].name}; keep one file"))
             continue
         seen[pipeline_id] = path
-        pipeline = _load_pipeline_file(path, tenant_id, platform, others, errors)
+        pipeline = _load_pipeline_file(path, tenant_id, platform, others, errors, tenant)
         if pipeline is not None:
             pipelines.append(pipeline)
             if tenant is not None and (error := _engine_error(path, pipeline, tenant)):
@@ -245,6 +246,7 @@ def _load_tenant_file(
     errors.extend(found)
     if isinstance(tenant, TenantConfig):
         errors.extend(_violations(document, tenant_violations(tenant, platform.config, others)))
+        errors.extend(_violations(document, tenant_bound_violations(tenant, platform.config)))
         return tenant
     return None
 
@@ -262,7 +264,8 @@ def _engine_error(path: Path, pipeline: PipelineConfig, tenant: TenantConfig) ->
 
 
 def _load_pipeline_file(
-    path: Path, tenant_id: str, platform: Platform, others: frozenset[str], errors: list[ConfigError]
+    path: Path, tenant_id: str, platform: Platform, others: frozenset[str], errors: list[ConfigError],
+    tenant: TenantConfig | None,
 ) -> PipelineConfig | None:
     document = _read(path)
     data = document if isinstance(document, ConfigError) else _mapping(document)
@@ -278,5 +281,7 @@ def _load_pipeline_file(
     errors.extend(found)
     if isinstance(pipeline, PipelineConfig):
         errors.extend(_violations(document, pipeline_violations(pipeline, tenant_id, others)))
+        if tenant is not None:  # retention bounds depend on the tenant's classification and settings
+            errors.extend(_violations(document, pipeline_bound_violations(pipeline, tenant, platform.config)))
         return pipeline
     return None

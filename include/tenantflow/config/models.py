@@ -7,22 +7,21 @@ error instead of a silently ignored setting. Models do no I/O; cross-file checks
 
 from __future__ import annotations
 
-import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from tenantflow.config.base import Classification, Model, Schedule
+from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
+from tenantflow.config.privacy import PiiPolicy
 from tenantflow.config.processing import DatabricksCluster
+from tenantflow.config.retention import PlatformRetention, RetentionSettings
 from tenantflow.config.transform import Transform
 
 SLUG = r"^[a-z][a-z0-9_]{1,30}[a-z0-9]$"
 _SLUG_RE = re.compile(SLUG)
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
 
 def _slug(value: str, what: str) -> str:
@@ -32,13 +31,6 @@ def _slug(value: str, what: str) -> str:
             "starting with a letter (e.g. 'finance' or 'orders_daily')"
         )
     return value
-
-
-class Classification(StrEnum):
-    public = "public"
-    internal = "internal"
-    restricted = "restricted"
-    highly_restricted = "highly_restricted"
 
 
 class Tier(StrEnum):
@@ -78,7 +70,8 @@ class Storage(Model):
     )
     retention_days: int | None = Field(
         default=None, ge=1, le=3650,
-        description="Raw batches, rejects and stale staging older than this are deleted by the land task.",
+        description="Raw batches, rejects and stale staging older than this are deleted by the land task "
+        "(`retention:` sets them per kind; never longer than the platform's bound for the classification).",
     )
 
     @field_validator("landing")
@@ -142,6 +135,12 @@ class TenantConfig(Model):
     notifications: tuple[Notification, ...] = ()
     classification: Classification
     retries: RetryPolicy
+    maintenance: TenantMaintenance | None = Field(
+        default=None, description="Changes to the platform's table maintenance, within its bounds."
+    )
+    retention: RetentionSettings | None = Field(
+        default=None, description="Maximum age of raw batches, rejects and quarantine rows (within platform bounds)."
+    )
 
     @field_validator("id")
     @classmethod
@@ -251,45 +250,6 @@ class HttpSource(Model):
 Source = Annotated[SqlSource | FilesSource | HttpSource, Field(discriminator="kind")]
 
 
-@functools.lru_cache(maxsize=1024)
-def _valid_cron(expression: str) -> bool:
-    from croniter import croniter
-
-    return bool(croniter.is_valid(expression))
-
-
-CRON_PRESETS = frozenset({"@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"})
-
-
-class Schedule(Model):
-    cron: str = Field(min_length=1)
-    timezone: str = "UTC"
-
-    @field_validator("cron")
-    @classmethod
-    def _cron_fields(cls, value: str) -> str:
-        if value.startswith("@"):
-            if value not in CRON_PRESETS:
-                raise ValueError(f"unknown cron preset {value!r}; use one of {', '.join(sorted(CRON_PRESETS))}")
-            return value
-        if len(value.split()) != 5:
-            raise ValueError(f"cron {value!r} must have 5 fields (minute hour day month weekday)")
-        if not _valid_cron(value):
-            raise ValueError(f"cron {value!r} is not a valid expression (e.g. '0 2 * * *' = daily at 02:00)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Berlin'") from None
-        return value
-
-
 class Incremental(Model):
     cursor: str = Field(min_length=1, description="Column whose high-watermark selects new rows.")
     lookback_seconds: int = Field(
@@ -384,9 +344,6 @@ class Target(Model):
         return self
 
 
-from tenantflow.config.privacy import PiiPolicy  # noqa: E402  (privacy reuses Model and Classification above)
-
-
 class PipelineConfig(Model):
     id: str
     description: str = ""
@@ -406,6 +363,12 @@ class PipelineConfig(Model):
         default=None, description="Defaults to the tenant's classification."
     )
     pii: PiiPolicy | None = Field(default=None, description="PII detection, masking and column classification.")
+    maintenance: PipelineMaintenance | None = Field(
+        default=None, description="Changes to the tenant's maintenance of this pipeline's table, within bounds."
+    )
+    retention: RetentionSettings | None = Field(
+        default=None, description="Maximum age of this pipeline's raw batches, rejects and quarantine rows."
+    )
     enabled: bool = True
 
     @field_validator("id")
@@ -453,6 +416,12 @@ class PlatformConfig(Model):
     catalogs: dict[str, CatalogSettings] = Field(min_length=1)
     defaults: dict[str, dict] = Field(
         default_factory=dict, description="`tenant` and `pipeline` defaults merged under each config."
+    )
+    maintenance: PlatformMaintenance = Field(
+        default=PlatformMaintenance(), description="Table maintenance defaults and the bounds tenants must keep."
+    )
+    retention: PlatformRetention = Field(
+        default=PlatformRetention(), description="Maximum age of landed data per classification."
     )
 
     @field_validator("defaults")

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from tenantflow.config.models import Classification, Model
+from tenantflow.config.base import Classification, Model
 
 ColumnMethod = Literal["hash", "redact", "partial", "drop", "none"]
 AutoMethod = Literal["off", "hash", "redact", "partial", "drop"]

@@ -14,10 +14,10 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tenantflow.config.durations import duration_seconds, is_duration
+
 Severity = Literal["error", "warn", "quarantine"]
 COLUMN_TYPES = ("string", "integer", "float", "decimal", "boolean", "date", "timestamp", "binary")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 class _Rule(BaseModel):
@@ -152,14 +152,13 @@ class FreshnessRule(_Rule):
     @field_validator("max_age")
     @classmethod
     def _duration(cls, value: str) -> str:
-        if not _DURATION.match(value) or int(_DURATION.match(value).group(1)) == 0:  # type: ignore[union-attr]
+        if not is_duration(value):
             raise ValueError(f"max_age {value!r} must be a positive duration like '30m', '6h', '2d' or '1w'")
         return value
 
     @property
     def max_age_seconds(self) -> int:
-        number, unit = _DURATION.match(self.max_age).groups()  # type: ignore[union-attr]
-        return int(number) * _DURATION_SECONDS[unit]
+        return duration_seconds(self.max_age)
 
 
 class DuplicatesRule(_Rule):

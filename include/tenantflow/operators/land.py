@@ -28,9 +28,10 @@ class LandOperator(PipelineStageOperator):
             planned_watermark=extracted.get("planned_watermark"),
         )
         result = {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}
-        retention = self.pipeline_ctx.tenant.storage.retention_days
-        if retention:
+        retention = self.pipeline_ctx.retention
+        if retention.raw_batches is not None or retention.rejects is not None:
             from tenantflow.landing.retention import expire_batches
 
-            result["expired_batches"] = len(expire_batches(hook.location, retention))
+            expired = expire_batches(hook.location, raw_batches=retention.raw_batches, rejects=retention.rejects)
+            result["expired_batches"] = len(expired)
         return result
