@@ -75,11 +75,9 @@ def test_two_runs_appending_the_same_new_file_load_it_once(pg_catalog_settings, 
     expected: list[int] = []
     for round_ in range(ROUNDS):
         ids = list(range(round_ * 1000, round_ * 1000 + 1000))
-        file = (f"sales_{round_}.csv",)
+        planned = {"pipeline_id": "sales", "source_files": (f"sales_{round_}.csv",), "tracks_files": True}
         outcomes = race(pg_catalog_settings, str(tmp_path), target, [
-            (ids, {"run_id": f"scheduled-{round_}", "pipeline_id": "sales", "source_files": file, "tracks_files": True}),
-            (ids, {"run_id": f"manual-{round_}", "pipeline_id": "sales", "source_files": file, "tracks_files": True}),
-        ])
+            (ids, {**planned, "run_id": f"scheduled-{round_}"}), (ids, {**planned, "run_id": f"manual-{round_}"})])
         expected += ids
         assert outcomes == [("loaded", 1000), ("skipped", 0)], outcomes
         assert table_ids(pg_catalog_settings, str(tmp_path)) == expected, f"round {round_}: duplicates or loss"

@@ -27,6 +27,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tenantflow.loading.state_store import (
+    FILE_KEY,
+    RUN_KEY,
+    body_keys,
+    bucket_of,
+    key_line,
+    read_head,
+    read_segment_body,
+)
+
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
@@ -57,15 +67,14 @@ class LoadState:
     run_count: int = 0
     file_count: int = 0
     buckets: int = 0
-    run_segments: tuple[str | None, ...] = ()
-    file_segments: tuple[str | None, ...] = ()
+    segments: tuple[str | None, ...] = ()  # per hash bucket: its segment file, None when empty
     snapshot_id: int | None = None  # the snapshot whose summary referenced this state
     sequence_number: int = 0  # of the commit that wrote this state (0: unknown, format v1 tables)
     committed_at_ms: int = 0
     legacy_runs: frozenset[str] = frozenset()
     legacy_files: frozenset[str] = frozenset()
     io: object | None = field(default=None, repr=False)
-    _cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _bodies: dict[str, str] = field(default_factory=dict, repr=False)
 
     def committed_before(self, snapshot: object) -> bool:
         """Whether this state's commit came before ``snapshot`` (so it is in that snapshot's expired history)."""
@@ -75,32 +84,39 @@ class LoadState:
         return getattr(snapshot, "timestamp_ms", 0) >= self.committed_at_ms
 
     def has_run(self, run_id: str) -> bool:
-        return run_id in self.legacy_runs or run_id in self._bucket(self.run_segments, run_id)
+        return run_id in self.legacy_runs or self._holds(RUN_KEY + run_id)
 
     def loaded(self, files: Iterable[str]) -> set[str]:
         """The given source files that are loaded already."""
-        return {f for f in files if f in self.legacy_files or f in self._bucket(self.file_segments, f)}
+        return {f for f in files if f in self.legacy_files or self._holds(FILE_KEY + f)}
 
     def all_run_ids(self) -> set[str]:
-        return set(self.legacy_runs).union(*(self.segment(s) for s in self.run_segments if s))
+        return set(self.legacy_runs) | self._all(RUN_KEY)
 
     def all_files(self) -> set[str]:
-        return set(self.legacy_files).union(*(self.segment(s) for s in self.file_segments if s))
+        return set(self.legacy_files) | self._all(FILE_KEY)
 
-    def _bucket(self, segments: tuple[str | None, ...], key: str) -> frozenset[str]:
-        if not segments:
-            return frozenset()
-        from tenantflow.loading.state_store import bucket_of
+    def _all(self, kind: str) -> set[str]:
+        return {key[len(kind):] for name in self.segments if name for key in self.segment_keys(name)
+                if key.startswith(kind)}
 
-        name = segments[bucket_of(key, len(segments))]
-        return self.segment(name) if name else frozenset()
+    def _holds(self, key: str) -> bool:
+        if not self.segments:
+            return False
+        name = self.segments[bucket_of(key, len(self.segments))]
+        return name is not None and f"\n{key_line(key)}\n" in self._body(name)
 
-    def segment(self, name: str) -> frozenset[str]:
-        if name not in self._cache:
-            from tenantflow.loading.state_store import read_segment
+    def _body(self, name: str) -> str:
+        if name not in self._bodies:
+            self._bodies[name] = self._read_body(name)
+        return self._bodies[name]
 
-            self._cache[name] = frozenset(read_segment(self.io, self.head_uri, name))
-        return self._cache[name]
+    def _read_body(self, name: str) -> str:
+        return read_segment_body(self.io, self.head_uri or "", name)
+
+    def segment_keys(self, name: str) -> list[str]:
+        """A bucket's keys (``r:<run id>`` / ``f:<file>``)."""
+        return body_keys(self._body(name))
 
 
 def _snapshot(table: Table, snapshot_id: int | None) -> object | None:
@@ -115,8 +131,6 @@ def _snapshot(table: Table, snapshot_id: int | None) -> object | None:
 
 def read_state(table: Table, *, explain: bool = False) -> LoadState:
     """The load state along the current snapshot's ancestry (see the module docstring)."""
-    from tenantflow.loading.state_store import read_head
-
     runs: set[str] = set()
     files: set[str] = set()
     watermark: str | None = None
@@ -126,7 +140,7 @@ def read_state(table: Table, *, explain: bool = False) -> LoadState:
     while snapshot is not None:
         props = summary_properties(snapshot)
         if STATE in props:
-            found = read_head(table.io, props[STATE], snapshot_id=snapshot.snapshot_id)
+            found = _from_head(table.io, props[STATE], snapshot.snapshot_id)
             if explain and latest and latest != props[STATE]:
                 log.warning(
                     "%s: the current snapshot's history does not hold the newest load state (the table was rolled "
@@ -140,7 +154,7 @@ def read_state(table: Table, *, explain: bool = False) -> LoadState:
             watermark = watermark if watermark is not None else props.get(WATERMARK)
         oldest, snapshot = snapshot, _snapshot(table, snapshot.parent_snapshot_id)
     if latest and oldest is not None:
-        newest = read_head(table.io, latest, snapshot_id=None)
+        newest = _from_head(table.io, latest, None)
         if newest.committed_before(oldest):
             # expiry removed our snapshots below a foreign commit: the newest state is in the table property
             log.info("%s: the history below snapshot %s was expired; load state from the table property",
@@ -151,6 +165,15 @@ def read_state(table: Table, *, explain: bool = False) -> LoadState:
                         "tenantflow commit?): everything counts as not loaded", ".".join(table.name()),
                         table.metadata.current_snapshot_id)
     return LoadState(watermark=watermark, legacy_runs=frozenset(runs), legacy_files=frozenset(files), io=table.io)
+
+
+def _from_head(io: object, uri: str, snapshot_id: int | None) -> LoadState:
+    head = read_head(io, uri)
+    return LoadState(
+        head_uri=uri, watermark=head.get("watermark"), run_count=head["runs"], file_count=head["files"],
+        buckets=head["buckets"], segments=tuple(head["segments"]), snapshot_id=snapshot_id,
+        sequence_number=head.get("sequence_number", 0), committed_at_ms=head.get("committed_at_ms", 0), io=io,
+    )
 
 
 def _with_legacy(found: LoadState, runs: set[str], files: set[str], watermark: str | None) -> LoadState:

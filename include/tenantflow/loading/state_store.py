@@ -6,14 +6,17 @@ table location, so another engine's orphan-file removal never sees them)::
 
     head-<uuid>.json   {"format": "tenantflow.load-state", "version": 1, "pipeline": …,
                         "watermark": …, "runs": N, "files": M, "buckets": B,
-                        "run_segments": [name|null × B], "file_segments": [name|null × B],
+                        "segments": [segment id|null × B],
                         "last_run": {"run_id", "rows", "committed_at"}, "base_snapshot_id": …,
                         "sequence_number": …, "committed_at_ms": …}
-    seg-<uuid>.json    {"format": "tenantflow.load-state-segment", "version": 1, "entries": [sorted keys]}
+    seg-<id>.txt       {"format": "tenantflow.load-state-segment", "version": 1}   (one JSON header line)
+                       then the bucket's keys, sorted, one per line (a key holding a newline, or
+                       starting with '"', is written as a JSON string)
 
-Run ids and source files are spread over B hash buckets; a commit rewrites only the buckets its
-keys fall into and references the others as they are, and a lookup reads only the buckets of the
-keys it asks about. B doubles when a bucket would exceed ``MAX_BUCKET_ENTRIES``, so per-commit and
+Run ids (keys ``r:<run id>``) and source files (``f:<uri>``) are spread over B hash buckets; a
+commit rewrites only the buckets its keys fall into and references the others as they are, and a
+lookup reads only the buckets of the keys it asks about. B doubles when a bucket would exceed
+``MAX_BUCKET_ENTRIES``, so per-commit and
 per-lookup work stays flat however many runs accumulate.
 """
 
@@ -36,7 +39,8 @@ FORMAT = "tenantflow.load-state"
 SEGMENT_FORMAT = "tenantflow.load-state-segment"
 VERSION = 1
 MIN_BUCKETS = 16
-MAX_BUCKET_ENTRIES = 512
+MAX_BUCKET_ENTRIES = 256
+RUN_KEY, FILE_KEY = "r:", "f:"  # run ids and source files share the hash buckets
 
 
 class StateFormatError(ValueError):
@@ -59,7 +63,10 @@ def _folder(head_uri: str) -> str:
 
 def _read_json(io: Any, uri: str, expected: str) -> dict[str, Any]:
     with io.new_input(uri).open() as stream:
-        document = json.loads(stream.read())
+        return _check(json.loads(stream.read()), uri, expected)
+
+
+def _check(document: dict[str, Any], uri: str, expected: str) -> dict[str, Any]:
     if document.get("format") != expected or document.get("version") != VERSION:
         raise StateFormatError(
             f"{uri}: not a {expected} file of version {VERSION} (format {document.get('format')!r}, "
@@ -73,20 +80,35 @@ def _write_json(io: Any, uri: str, document: dict[str, Any]) -> None:
         stream.write(json.dumps(document, separators=(",", ":"), sort_keys=True).encode())
 
 
-def read_head(io: Any, uri: str, *, snapshot_id: int | None) -> LoadState:
-    from tenantflow.loading.state import LoadState
-
-    head = _read_json(io, uri, FORMAT)
-    return LoadState(
-        head_uri=uri, watermark=head.get("watermark"), run_count=head["runs"], file_count=head["files"],
-        buckets=head["buckets"], run_segments=tuple(head["run_segments"]), file_segments=tuple(head["file_segments"]),
-        snapshot_id=snapshot_id, sequence_number=head.get("sequence_number", 0),
-        committed_at_ms=head.get("committed_at_ms", 0), io=io,
-    )
+def read_head(io: Any, uri: str) -> dict[str, Any]:
+    return _read_json(io, uri, FORMAT)
 
 
-def read_segment(io: Any, head_uri: str | None, name: str) -> list[str]:
-    return _read_json(io, f"{_folder(head_uri or '')}/{name}", SEGMENT_FORMAT)["entries"]
+def segment_uri(head_uri: str, segment: str) -> str:
+    return f"{_folder(head_uri)}/seg-{segment}.txt"
+
+
+def read_segment_body(io: Any, head_uri: str, segment: str) -> str:
+    """The bucket's lines, between newlines (a lookup is then one substring search, no parsing)."""
+    uri = segment_uri(head_uri, segment)
+    with io.new_input(uri).open() as stream:
+        header, _, body = stream.read().decode().partition("\n")
+    _check(json.loads(header), uri, SEGMENT_FORMAT)
+    return f"\n{body}\n"
+
+
+def key_line(key: str) -> str:
+    """A key as stored on its own line: JSON-quoted when a newline or a leading quote would make it ambiguous."""
+    return json.dumps(key) if "\n" in key or key.startswith('"') else key
+
+
+def body_keys(body: str) -> list[str]:
+    return [json.loads(line) if line.startswith('"') else line for line in body.strip("\n").split("\n") if line]
+
+
+def _segment_bytes(keys: set[str]) -> bytes:
+    header = json.dumps({"format": SEGMENT_FORMAT, "version": VERSION}, sort_keys=True)
+    return "\n".join([header, *sorted(map(key_line, keys))]).encode()
 
 
 def _grouped(keys: Iterable[str], buckets: int) -> dict[int, set[str]]:
@@ -100,7 +122,7 @@ def _updated_segments(previous: LoadState, old: tuple[str | None, ...], added: s
     """The new contents of the buckets ``added`` falls into; None when one would overflow (time to resize)."""
     updated = {}
     for index, keys in _grouped(added, len(old)).items():
-        keys = keys | (previous.segment(old[index]) if old[index] else frozenset())
+        keys = keys.union(previous.segment_keys(old[index]) if old[index] else ())
         if len(keys) > MAX_BUCKET_ENTRIES:
             return None
         updated[index] = keys
@@ -120,8 +142,9 @@ def _write_segments(io: Any, folder: str, old: tuple[str | None, ...], updated: 
                     buckets: int) -> tuple[str | None, ...]:
     segments: list[str | None] = list(old) if len(old) == buckets else [None] * buckets
     for index, keys in updated.items():
-        name = f"seg-{uuid.uuid4().hex}.json"
-        _write_json(io, f"{folder}/{name}", {"format": SEGMENT_FORMAT, "version": VERSION, "entries": sorted(keys)})
+        name = uuid.uuid4().hex[:20]
+        with io.new_output(f"{folder}/seg-{name}.txt").create(overwrite=True) as stream:
+            stream.write(_segment_bytes(keys))
         segments[index] = name
     return tuple(segments)
 
@@ -139,14 +162,16 @@ def write_next_state(
     new_runs = set() if previous.has_run(run_id) else {run_id}
     new_files = source_files - previous.loaded(source_files)
     buckets = previous.buckets
-    updated_runs = updated_files = None
+    added = {RUN_KEY + r for r in new_runs} | {FILE_KEY + f for f in new_files}
+    updated = None
     if buckets and not (previous.legacy_runs or previous.legacy_files):
-        updated_runs = _updated_segments(previous, previous.run_segments, new_runs)
-        updated_files = _updated_segments(previous, previous.file_segments, new_files)
-    if updated_runs is None or updated_files is None:  # first state, legacy state or an overflow: lay out anew
-        all_runs, all_files = previous.all_run_ids() | new_runs, previous.all_files() | new_files
-        buckets, (updated_runs, updated_files) = _resized([all_runs, all_files], max(buckets * 2, MIN_BUCKETS))
-        run_total, file_total = len(all_runs), len(all_files)
+        updated = _updated_segments(previous, previous.segments, added)
+    if updated is None:  # first state, legacy state or an overflow: lay out anew
+        everything = ({RUN_KEY + r for r in previous.all_run_ids()} | {FILE_KEY + f for f in previous.all_files()}
+                      | added)
+        buckets, (updated,) = _resized([everything], max(buckets * 2, MIN_BUCKETS))
+        run_total = sum(key.startswith(RUN_KEY) for key in everything)
+        file_total = len(everything) - run_total
     else:
         run_total, file_total = previous.run_count + len(new_runs), previous.file_count + len(new_files)
     folder = state_location(table)
@@ -154,8 +179,7 @@ def write_next_state(
     _write_json(table.io, head_uri, {
         "format": FORMAT, "version": VERSION, "pipeline": pipeline_id, "watermark": watermark,
         "runs": run_total, "files": file_total, "buckets": buckets,
-        "run_segments": list(_write_segments(table.io, folder, previous.run_segments, updated_runs, buckets)),
-        "file_segments": list(_write_segments(table.io, folder, previous.file_segments, updated_files, buckets)),
+        "segments": list(_write_segments(table.io, folder, previous.segments, updated, buckets)),
         "last_run": {"run_id": run_id, "rows": rows, "committed_at": datetime.now(UTC).isoformat(timespec="seconds")},
         # which commit this is: the ancestry check after an expiry compares them with the oldest snapshot kept
         "base_snapshot_id": table.metadata.current_snapshot_id,
@@ -172,8 +196,5 @@ def referenced_files(io: Any, heads: set[str]) -> set[str]:
             document = _read_json(io, head, FORMAT)
         except (FileNotFoundError, OSError, StateFormatError):
             continue
-        folder = _folder(head)
-        for name in [*document["run_segments"], *document["file_segments"]]:
-            if name:
-                files.add(f"{folder}/{name}")
+        files.update(segment_uri(head, name) for name in document["segments"] if name)
     return files
