@@ -44,3 +44,10 @@ def age(path: str | Path, seconds: float) -> None:
 
 def sorted_rows(table) -> pa.Table:
     return table.refresh().scan().to_arrow().sort_by("order_id")
+
+
+def crashed_load(table, rows: pa.Table) -> list[str]:
+    """Data files a load wrote before it was killed: in the table's data folder, never committed."""
+    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+    return [f.file_path.removeprefix("file://") for f in _dataframe_to_data_files(table.metadata, rows, table.io)]

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pyarrow as pa
 import pytest
-from maintenance.conftest import files_on_disk, orders, sorted_rows
 
+from maintenance.conftest import files_on_disk, orders, sorted_rows
 from tenantflow.loading import state
-from tenantflow.maintenance import compaction, compact
+from tenantflow.maintenance import compact, compaction
 
 BIG = 128 * 1024 * 1024
 
@@ -29,7 +29,8 @@ def test_fifty_small_files_become_one_with_the_same_rows_and_carried_state(small
 
     result = compact(small_files, target_file_size_bytes=BIG, min_input_files=5)
 
-    assert (result.groups_compacted, result.files_removed, result.files_added, result.rows_rewritten) == (1, 50, 1, 1000)
+    assert (result.groups_compacted, result.files_removed, result.files_added) == (1, 50, 1)
+    assert result.rows_rewritten == 1000
     assert not result.skipped and len(small_files.inspect.files()) == 1
     assert sorted_rows(small_files).equals(expected)
     assert small_files.schema() == schema

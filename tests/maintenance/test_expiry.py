@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
-from maintenance.conftest import files_on_disk, orders, sorted_rows
 
+from maintenance.conftest import files_on_disk, orders, sorted_rows
 from tenantflow.maintenance import expire_snapshots
 from tenantflow.quality.housekeeping import referenced_files
 
