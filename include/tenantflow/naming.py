@@ -9,6 +9,19 @@ def dag_id(tenant_id: str, pipeline_id: str) -> str:
     return f"{tenant_id}{SEPARATOR}{pipeline_id}"
 
 
+MAINTENANCE = "maintenance"  # reserved pipeline id: the tenant's table-maintenance DAG is <tenant>__maintenance
+
+
+def maintenance_dag_id(tenant_id: str) -> str:
+    return dag_id(tenant_id, MAINTENANCE)
+
+
+def tenant_dag_ids(tenant_id: str, pipeline_ids: list[str]) -> list[str]:
+    """Every DAG of a tenant with these enabled pipelines: one per pipeline, plus its maintenance DAG."""
+    pipelines = sorted(dag_id(tenant_id, p) for p in pipeline_ids)
+    return [*pipelines, maintenance_dag_id(tenant_id)] if pipelines else []
+
+
 def split_dag_id(value: str) -> tuple[str, str] | None:
     """(tenant, pipeline) of a tenantflow DAG id, or None for any other DAG."""
     tenant_id, sep, pipeline_id = value.partition(SEPARATOR)

@@ -31,10 +31,10 @@ def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}, "\n".join(f"{k}: {v}" for k, v in dagbag.import_errors.items())
 
 
-def test_one_dag_per_enabled_pipeline(dagbag, bundles):
-    expected = {f"{t}__{p.id}" for t, b in bundles.items() for p in b.pipelines if p.enabled}
-    assert set(dagbag.dag_ids) == expected
-    assert len(expected) >= 6
+def test_one_dag_per_enabled_pipeline_and_one_maintenance_dag_per_tenant(dagbag, bundles):
+    pipelines = {f"{t}__{p.id}" for t, b in bundles.items() for p in b.pipelines if p.enabled}
+    assert set(dagbag.dag_ids) == pipelines | {f"{t}__maintenance" for t in bundles}
+    assert len(pipelines) >= 6
 
 
 @pytest.mark.parametrize("entry", TENANT_FILES, ids=lambda p: str(p.relative_to(REPO)))
@@ -51,7 +51,8 @@ def test_every_task_carries_tenant_isolation(dagbag, bundles):
         tenant_id = dag.dag_id.split("__")[0]
         tenant = bundles[tenant_id].tenant
         assert f"tenant:{tenant_id}" in dag.tags, dag.dag_id
-        assert dag.max_active_runs == tenant.quotas.max_active_runs, dag.dag_id
+        maintenance = dag.dag_id == f"{tenant_id}__maintenance"
+        assert dag.max_active_runs == (1 if maintenance else tenant.quotas.max_active_runs), dag.dag_id
         assert dag.max_active_tasks == tenant.quotas.max_active_tasks, dag.dag_id
         assert set(dag.access_control) == {f"{tenant_id}_{r}" for r in ("admin", "engineer", "analyst", "steward")}
         assert dag.doc_md and tenant.display_name in dag.doc_md
@@ -79,3 +80,21 @@ def test_schedule_follows_config(dagbag):
     assert timetable.expression == "0 2 * * *"
     assert str(timetable.timezone) in ("Europe/Berlin", "Timezone('Europe/Berlin')")
     assert dagbag.dags["retail__products"].timetable.can_be_scheduled is False
+
+
+def test_each_tenant_has_a_maintenance_dag_of_platform_tasks(dagbag, bundles):
+    dag = dagbag.dags["retail__maintenance"]
+    pipelines = sorted(p.id for p in bundles["retail"].pipelines if p.enabled)
+    assert sorted(t.task_id for t in dag.tasks) == sorted([f"maintain_{p}" for p in pipelines]
+                                                         + ["maintain_quality_tables"])
+    assert {type(t).__module__ for t in dag.tasks} == {"tenantflow.operators.maintenance"}
+    assert dag.timetable.expression == "30 3 * * *", "the platform's default maintenance schedule"
+    assert {"platform", "maintenance", "tenant:retail"} <= set(dag.tags)
+
+
+def test_a_pipeline_may_not_take_the_maintenance_dag_id(tmp_path):
+    from tenantflow.config.models import PipelineConfig
+
+    with pytest.raises(ValueError, match="'maintenance' is reserved for the platform's table-maintenance DAG"):
+        PipelineConfig.model_validate({"id": "maintenance", "source": {"kind": "sql", "connection_id": "a__b",
+                                       "table": "t"}, "target": {"table": "t", "mode": "append"}})

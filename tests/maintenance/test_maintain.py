@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from maintenance.conftest import age, crashed_load, files_on_disk, orders, sorted_rows
-from tenantflow.maintenance import MaintenancePolicy, maintain_table
+from tenantflow.maintenance import TablePolicy, maintain_table
 
 
 def test_maintain_table_expires_compacts_and_removes_orphans(catalog):
@@ -19,7 +19,7 @@ def test_maintain_table_expires_compacts_and_removes_orphans(catalog):
     for path in crashed:
         age(path, 4 * 24 * 3600)
     expected = sorted_rows(table)
-    policy = MaintenancePolicy(expire_older_than=timedelta(0), keep_last=1, min_input_files=5,
+    policy = TablePolicy(expire_older_than=timedelta(0), keep_last=1, min_input_files=5,
                                orphan_older_than=timedelta(days=3))
 
     summary = maintain_table(table, policy)
@@ -46,4 +46,4 @@ def test_maintain_table_expires_compacts_and_removes_orphans(catalog):
 ])
 def test_policy_rejects_unsafe_values(field, value, message):
     with pytest.raises(ValueError, match=message):
-        MaintenancePolicy(**{field: value})
+        TablePolicy(**{field: value})

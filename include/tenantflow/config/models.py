@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from tenantflow import naming
 from tenantflow.config.base import Classification, Model, Schedule
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
@@ -374,6 +375,9 @@ class PipelineConfig(Model):
     @field_validator("id")
     @classmethod
     def _id_slug(cls, value: str) -> str:
+        if value == naming.MAINTENANCE:
+            raise ValueError(f"pipeline id {value!r} is reserved for the platform's table-maintenance DAG of the "
+                             "tenant; rename the pipeline file (e.g. 'maintenance_jobs.yaml')")
         return _slug(value, "pipeline id")
 
     @model_validator(mode="after")

@@ -109,10 +109,11 @@ def smoke_check(port: int, state: Path, timeout: float = 420) -> dict[str, Any]:
 def _finance_dag_ids() -> list[str]:
     import os
 
+    from tenantflow import naming
     from tenantflow.config.loader import load_tenant
 
     bundle = load_tenant(Path(os.environ.get("TENANTFLOW_CONFIG_DIR", "tenant_configs")), "finance")
-    return [f"finance__{p.id}" for p in bundle.pipelines if p.enabled]
+    return naming.tenant_dag_ids("finance", [p.id for p in bundle.pipelines if p.enabled])
 
 
 def _iceberg_rows(state: Path, identifier: str) -> int:

@@ -2,7 +2,8 @@
 
 A tenant's config errors raise here, so Airflow records an import error for that
 tenant's file only; other tenants' files keep loading. When a worker parses to run one
-task, ``get_parsing_context().dag_id`` names the DAG: only that pipeline is built.
+task, ``get_parsing_context().dag_id`` names the DAG: only that pipeline is built (every pipeline's
+config for the tenant's maintenance DAG, which maintains all of them).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from tenantflow import naming
 from tenantflow.config.loader import load_tenant
 from tenantflow.factory.dag_builder import build_dag
+from tenantflow.factory.maintenance_dag import build_maintenance_dag
 from tenantflow.pipeline_context import PipelineContext
 from tenantflow.settings import get_settings
 
@@ -33,13 +35,13 @@ def tenant_dags(entry_file: str, tenant_id: str | None = None) -> dict[str, Any]
         parts = naming.split_dag_id(requested)
         if parts is None or parts[0] != tenant_id:
             return {}  # the worker wants a DAG of another file
-        only_pipeline = parts[1]
+        only_pipeline = None if parts[1] == naming.MAINTENANCE else parts[1]  # maintenance needs every pipeline
     bundle = load_tenant(settings.config_dir, tenant_id, only_pipeline=only_pipeline,
                          cache_dir=settings.home / "cache" / "configs")
-    dags = {}
-    for pipeline in bundle.pipelines:
-        if not pipeline.enabled:
-            continue
-        ctx = PipelineContext(bundle.tenant, pipeline, bundle.platform, str(settings.home))
-        dags[ctx.dag_id] = build_dag(ctx)
+    contexts = [PipelineContext(bundle.tenant, p, bundle.platform, str(settings.home))
+                for p in bundle.pipelines if p.enabled]
+    maintenance_id = naming.maintenance_dag_id(tenant_id)
+    dags = {ctx.dag_id: build_dag(ctx) for ctx in contexts if requested in (None, ctx.dag_id)}
+    if contexts and requested in (None, maintenance_id):
+        dags[maintenance_id] = build_maintenance_dag(contexts)
     return dags

@@ -36,6 +36,18 @@ class IcebergHook:
         ctx = self.ctx
         return open_catalog(ctx.catalog_name, ctx.catalog_settings, ctx.home, tenant_id=ctx.tenant_id)
 
+    def tenant_table(self, identifier: str) -> Table | None:
+        """Another table of the tenant (quarantine, quality tables); None if it does not exist (yet)."""
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+        namespace = identifier.rsplit(".", 1)[0]
+        if not naming.owns_namespace(self.ctx.tenant_id, namespace):
+            raise TenantIsolationError(f"tenant {self.ctx.tenant_id!r} may not open {identifier!r}")
+        try:
+            return self.catalog.load_table(identifier)
+        except (NoSuchTableError, NoSuchNamespaceError):
+            return None
+
     def table(self) -> Table | None:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 

@@ -43,7 +43,7 @@ def desired_state(
         pool = naming.pool_name(tenant_id)
         pools[pool] = bundle.tenant.quotas.pool_slots
         descriptions[pool] = f"{POOL_DESCRIPTION_PREFIX}tenant {tenant_id} ({bundle.tenant.display_name})"
-        dag_ids = sorted(naming.dag_id(tenant_id, p.id) for p in bundle.pipelines if p.enabled)
+        dag_ids = naming.tenant_dag_ids(tenant_id, [p.id for p in bundle.pipelines if p.enabled])
         for role in TENANT_ROLES:
             name = role_name(tenant_id, role)
             roles[name] = frozenset(role_permissions(tenant_id, role, dag_ids))

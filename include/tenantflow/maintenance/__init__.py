@@ -1,6 +1,6 @@
 """Table maintenance: snapshot expiry, compaction of small files, orphan removal; one table at a time.
 
-The per-tenant maintenance DAG maps its config onto a ``MaintenancePolicy`` and calls
+The per-tenant maintenance DAG maps its config onto a ``TablePolicy`` and calls
 ``maintain_table`` for each table. The steps are usable on their own.
 """
 
@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 from tenantflow.maintenance.compaction import CompactResult, compact
 from tenantflow.maintenance.expiry import ExpireResult, expire_snapshots
 from tenantflow.maintenance.orphans import OrphanResult, remove_orphan_files
-from tenantflow.maintenance.policy import MaintenancePolicy
+from tenantflow.maintenance.policy import TablePolicy
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-__all__ = ["CompactResult", "ExpireResult", "MaintenancePolicy", "OrphanResult", "compact", "expire_snapshots",
+__all__ = ["CompactResult", "ExpireResult", "TablePolicy", "OrphanResult", "compact", "expire_snapshots",
            "maintain_table", "remove_orphan_files"]
 
 log = logging.getLogger(__name__)
 
 
-def maintain_table(table: Table, policy: MaintenancePolicy) -> dict[str, Any]:
+def maintain_table(table: Table, policy: TablePolicy) -> dict[str, Any]:
     """Expire, then compact, then remove orphans; returns a JSON-able summary (counts, bytes, seconds per step).
 
     Why this order:

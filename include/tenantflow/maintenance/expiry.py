@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from tenantflow.loading.state import read_state
 from tenantflow.quality.housekeeping import referenced_files
 
 if TYPE_CHECKING:
@@ -37,14 +38,16 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def expirable_snapshot_ids(table: Table, older_than: datetime, keep_last: int) -> list[int]:
-    """Snapshots committed before ``older_than``, except the newest ``keep_last``, the current one and any
-    snapshot a branch or tag points at."""
+    """Snapshots committed before ``older_than``, except the newest ``keep_last``, the current one, the one
+    holding the current load state and any snapshot a branch or tag points at."""
     if keep_last < 1:
         raise ValueError(f"keep_last must be at least 1 (the current snapshot), got {keep_last}")
     cutoff_ms = int(as_utc(older_than).timestamp() * 1000)
     newest_first = sorted(table.snapshots(), key=lambda s: (s.timestamp_ms, s.sequence_number or 0), reverse=True)
     protected = {s.snapshot_id for s in newest_first[:keep_last]}
     protected.update(ref.snapshot_id for ref in table.metadata.refs.values())
+    # the snapshot that references the current load state (a foreign commit may be current above it)
+    protected.add(read_state(table).snapshot_id)
     current = table.current_snapshot()
     if current is not None:
         protected.add(current.snapshot_id)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenantflow.config.maintenance import MaintenancePolicy
 
 # A load writes its data files before it commits them; an orphan younger than this may be such a file.
 MIN_ORPHAN_AGE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class MaintenancePolicy:
+class TablePolicy:
     """``expire_older_than``: snapshots committed longer ago may be expired (time travel reaches this far);
     ``keep_last``: the newest snapshots kept whatever their age; ``target_file_size_bytes``: the size
     compaction writes (files under 3/4 of it count as small); ``min_input_files``: small files a partition
@@ -39,3 +43,14 @@ class MaintenancePolicy:
                             f"running are not deleted, got {self.orphan_older_than}")
         if problems:
             raise ValueError("invalid maintenance policy: " + "; ".join(problems))
+
+    @classmethod
+    def from_config(cls, config: MaintenancePolicy) -> TablePolicy:
+        """The engine's policy for a resolved config policy (``config.maintenance.effective_maintenance``)."""
+        return cls(
+            expire_older_than=config.snapshot_retention.expire_after,
+            keep_last=config.snapshot_retention.keep_last,
+            target_file_size_bytes=config.compaction.target_file_size_mb * 1024 * 1024,
+            min_input_files=config.compaction.min_input_files,
+            orphan_older_than=config.orphan_files_older_than,
+        )
