@@ -47,8 +47,8 @@ def recovery_hint(location: BatchLocation) -> str:
     match = _LOGICAL_DATE.search(location.run_id)
     date = match.group(1) if match else "<logical date of the run>"
     dag_id = location.dag_id or "<dag_id>"
-    return (f"Nothing was loaded from {location.final}. Land the run again: clear its extract and land tasks "
-            f"and the tasks after them, e.g. `airflow tasks clear {dag_id} -t '^(extract|land)\\.' -d "
+    return (f"The batch at {location.final} cannot be used as it is; land the run again: clear its extract and "
+            f"land tasks and the tasks after them, e.g. `airflow tasks clear {dag_id} -t '^(extract|land)\\.' -d "
             f"-s {date} -e {date} -y`; land then replaces the damaged batch with freshly extracted parts")
 
 
