@@ -56,7 +56,8 @@ class PipelineContext:
         return resolve_local(self.tenant.storage.landing, Path(self.home))
 
     def batch(self, run_id: str) -> BatchLocation:
-        return BatchLocation(self.landing, self.pipeline.id, run_id, kms_key_id=self.tenant.storage.kms_key_id)
+        return BatchLocation(self.landing, self.pipeline.id, run_id, kms_key_id=self.tenant.storage.kms_key_id,
+                             dag_id=self.dag_id)
 
     @property
     def namespace(self) -> str:

@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tenantflow.landing.batch import BatchLocation, Manifest, describe_schema, read_manifest, write_manifest
-from tenantflow.landing.storage import filesystem, join, make_dirs, move, remove_dir
+from tenantflow.landing.integrity import (
+    STAGED_PARTS,
+    DamagedBatch,
+    file_size,
+    read_staged_parts,
+    sha256_of,
+    verify_batch,
+)
+from tenantflow.landing.storage import filesystem, join, make_dirs, move, remove_dir, remove_file
 from tenantflow.landing.writer import StagedParts, write_parts
 
 if TYPE_CHECKING:
@@ -37,13 +45,17 @@ class LandingHook:
         """Publish ``tables`` as a derived batch of this run (e.g. 'approved' rows of the quality gate).
 
         The derived manifest carries this batch's watermark and source files, so whichever batch is
-        loaded commits the same state. Idempotent: a published derived batch is kept as is.
+        loaded commits the same state. Idempotent: a published derived batch that verifies is kept as
+        is; a damaged one is replaced. Nothing is derived from a damaged batch (DamagedBatch).
         """
         target = self.derived(stage)
-        existing = read_manifest(target.location)
-        if existing is not None:
-            return existing
-        raw = self.manifest()
+        if target.exists():
+            damage = target.damage()
+            if damage is None:
+                return target.manifest()
+            log.warning("derived batch %s is damaged, publishing it again: %s", target.location.final, damage)
+            remove_dir(target.location.final)
+        raw = self.verify()
         staged = target.stage(tables, cursor=None)
         return target.publish(files=staged.files, source=source, watermark=raw.watermark,
                               source_files=raw.source_files, incremental=raw.incremental,
@@ -64,32 +76,84 @@ class LandingHook:
         self, *, files: list[str], source: str, watermark: str | None, source_files: list[str] | None = None,
         rejected_rows: int = 0, incremental: bool = False, planned_watermark: str | None = None,
     ) -> Manifest:
-        """Move staged parts into the batch folder, then write the manifest (idempotent)."""
-        import pyarrow.parquet as pq
+        """Move staged parts into the batch folder, then write the manifest (idempotent).
 
+        A batch already published is kept if it verifies; a damaged one (and the batches derived from
+        it) is removed and the freshly staged parts are published in its place.
+        """
         existing = read_manifest(self.location)
         if existing is not None:
-            log.info("batch %s already landed (%d rows)", self.location.final, existing.rows)
-            return existing
-        fs, final = filesystem(self.location.final)
+            damage = self.damage()
+            if damage is None:
+                log.info("batch %s already landed (%d rows)", self.location.final, existing.rows)
+                return existing
+            self._replace_damaged(damage, files)
         make_dirs(self.location.final)
-        rows, schema = 0, None
+        staged = read_staged_parts(self.location.staging)
+        records, schema = [], None
         for name in files:
             move(join(self.location.staging, name), join(self.location.final, name), self.location.kms_key_id)
-            metadata = pq.read_metadata(join(final, name), filesystem=fs)
-            rows += metadata.num_rows
-            schema = metadata.schema.to_arrow_schema() if schema is None else schema
+            record, part_schema = self._published_part(name, staged.get(name))
+            records.append(record)
+            schema = part_schema if schema is None else schema
+        rows = sum(r["rows"] for r in records)
         manifest = Manifest(
             run_id=self.location.run_id, pipeline_id=self.location.pipeline_id, rows=rows, files=files,
             source=source, watermark=watermark, schema=describe_schema(schema) if schema else [],
             source_files=list(source_files or []), rejected_rows=rejected_rows,
             incremental=incremental, planned_watermark=planned_watermark,
-            landed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            landed_at=datetime.now(UTC).isoformat(timespec="seconds"), parts=records,
         )
         write_manifest(self.location, manifest)
+        remove_file(join(self.location.staging, STAGED_PARTS))
         remove_dir(self.location.staging)
         log.info("landed %d rows in %d file(s) at %s", rows, len(files), self.location.final)
         return manifest
+
+    def _replace_damaged(self, damage: DamagedBatch, files: list[str]) -> None:
+        """Remove a damaged published batch (with its derived stages) if fresh parts are staged to replace it."""
+        fs, staging = filesystem(self.location.staging)
+        missing = [name for name in files if file_size(fs, join(staging, name)) is None]
+        if missing:
+            raise DamagedBatch(self.location, f"{damage.detail}; no freshly staged parts replace it (missing in "
+                                              f"{self.location.staging}: {', '.join(missing)})", damage.part)
+        log.warning("batch %s is damaged (%s): removing it and its derived batches, publishing the %d freshly "
+                    "staged part(s) instead", self.location.final, damage.detail, len(files))
+        remove_dir(self.location.final)
+
+    def _published_part(self, name: str, staged: dict | None) -> tuple[dict, pa.Schema]:
+        """The manifest record of a part just moved into the batch folder, checked against the writer's record."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        fs, path = filesystem(join(self.location.final, name))
+        size = file_size(fs, path)
+        try:
+            metadata = pq.read_metadata(path, filesystem=fs)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DamagedBatch(self.location, f"the staged file is not a readable Parquet file ({exc})", name) from None
+        rows, schema = metadata.num_rows, metadata.schema.to_arrow_schema()
+        if staged is None:  # staged without records (an older writer): hash the published file once
+            log.info("part %s has no staging record: hashing the published file", name)
+            return {"name": name, "rows": rows, "bytes": size, "sha256": sha256_of(fs, path)}, schema
+        if (rows, size) != (staged["rows"], staged["bytes"]):
+            raise DamagedBatch(self.location, f"the extract wrote {staged['rows']} rows in {staged['bytes']} "
+                                              f"bytes, the staged file has {rows} rows in {size} bytes", name)
+        return dict(staged), schema
+
+    def verify(self) -> Manifest:
+        """The batch's manifest once every part matches it (exists, rows, size, SHA-256); else DamagedBatch."""
+        manifest = self.manifest()
+        verify_batch(self.location, manifest)
+        return manifest
+
+    def damage(self) -> DamagedBatch | None:
+        """Why the published batch does not match its manifest, or None if it verifies."""
+        try:
+            self.verify()
+        except DamagedBatch as exc:
+            return exc
+        return None
 
     def manifest(self) -> Manifest:
         manifest = read_manifest(self.location)

@@ -6,6 +6,9 @@ Layout under the tenant's landing location::
     <landing>/<pipeline>/<run-key>/part-00000.parquet            published by land
     <landing>/<pipeline>/<run-key>/_manifest.json                written last: the batch is complete
 
+The manifest records each part's row count, size and SHA-256 (``parts``), so the load stage can
+prove the batch is the one that was landed before it commits anything (``landing.integrity``).
+
 Later stages may publish derived batches of the same run with the same layout and contract,
 e.g. the rows approved by the quality gate or the output of a transform::
 
@@ -41,12 +44,13 @@ class BatchLocation:
     run_id: str
     stage: str | None = None  # None: the raw batch landed by extract/land
     kms_key_id: str | None = None  # SSE-KMS key for every object written here (s3 landing)
+    dag_id: str | None = None  # the DAG that lands this batch: named in recovery hints
 
     def derived(self, stage: str) -> BatchLocation:
         """The location of a derived batch of the same run (e.g. 'approved', 'transformed')."""
         if not re.fullmatch(r"[a-z][a-z0-9_]*", stage):
             raise ValueError(f"stage name {stage!r} must be a lower-case identifier")
-        return BatchLocation(self.landing, self.pipeline_id, self.run_id, stage, self.kms_key_id)
+        return BatchLocation(self.landing, self.pipeline_id, self.run_id, stage, self.kms_key_id, self.dag_id)
 
     @property
     def staging(self) -> str:
@@ -83,6 +87,9 @@ class Manifest:
     # the load state the extract planned on (re-checked at commit): rows after `planned_watermark`
     incremental: bool = False
     planned_watermark: str | None = None
+    # per part, in the order of ``files``: {"name", "rows", "bytes", "sha256"}; empty in manifests
+    # written before integrity checks (those are checked by footer row counts only)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

@@ -52,6 +52,20 @@ def remove_dir(uri: str) -> None:
         pass
 
 
+def remove_file(uri: str) -> None:
+    """Delete one file/object if it exists; on S3 a plain DeleteObject (pyarrow's delete would leave an
+    unencrypted directory marker for the emptied folder)."""
+    if uri.startswith("s3://"):
+        bucket, key = _bucket_key(uri)
+        _s3_client().delete_object(Bucket=bucket, Key=key)
+        return
+    fs, path = filesystem(uri)
+    try:
+        fs.delete_file(path)
+    except FileNotFoundError:
+        pass
+
+
 def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *[p.strip("/") for p in parts]])
 

@@ -1,4 +1,8 @@
-"""Write extracted Arrow batches as Parquet parts into a staging folder."""
+"""Write extracted Arrow batches as Parquet parts into a staging folder.
+
+Each part is serialized once into memory (one bounded batch), hashed there and written, so its
+size and SHA-256 are known without reading it back (``_parts.json``, copied into the manifest).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tenantflow.landing.integrity import part_record, write_staged_parts
 from tenantflow.landing.storage import filesystem, join, make_dirs, write_bytes
 
 if TYPE_CHECKING:
@@ -21,6 +26,7 @@ class StagedParts:
     files: list[str]
     schema: Any  # pyarrow.Schema unified over all parts
     max_cursor: Any | None
+    parts: tuple[dict[str, Any], ...] = ()  # {"name", "rows", "bytes", "sha256"} per part
 
 
 def write_parts(
@@ -34,18 +40,20 @@ def write_parts(
     fs, base = filesystem(staging, s3_options)
     fs.delete_dir_contents(base, missing_dir_ok=True)  # a retried extract starts clean
     make_dirs(staging)
-    rows, files, schemas, max_cursor = 0, [], [], None
+    rows, files, records, schemas, max_cursor = 0, [], [], [], None
     for index, table in enumerate(tables):
         if table.num_rows == 0:
             continue
         name = f"part-{index:05d}.parquet"
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        data = sink.getvalue()
+        records.append(part_record(name, data, table.num_rows))
         if kms_key_id and staging.startswith("s3://"):
-            buffer = pa.BufferOutputStream()  # one bounded batch, uploaded with SSE-KMS
-            pq.write_table(table, buffer, compression="zstd")
-            write_bytes(join(staging, name), buffer.getvalue().to_pybytes(), kms_key_id)
+            write_bytes(join(staging, name), data.to_pybytes(), kms_key_id)  # uploaded with SSE-KMS
         else:
             with fs.open_output_stream(join(base, name)) as out:
-                pq.write_table(table, out, compression="zstd")
+                out.write(data)
         rows += table.num_rows
         files.append(name)
         schemas.append(table.schema)
@@ -56,5 +64,6 @@ def write_parts(
             if batch_max is not None and (max_cursor is None or batch_max > max_cursor):
                 max_cursor = batch_max
         log.info("staged %d rows in %d part(s)", rows, len(files))
+    write_staged_parts(staging, records, kms_key_id)
     schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
-    return StagedParts(rows=rows, files=files, schema=schema, max_cursor=max_cursor)
+    return StagedParts(rows=rows, files=files, schema=schema, max_cursor=max_cursor, parts=tuple(records))

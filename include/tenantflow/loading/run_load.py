@@ -40,6 +40,7 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
     """Write the run's load input (last derived batch, else raw) with the target's write mode, once per run id."""
     raw = LandingHook(ctx.batch(run_id))
     landing = raw.load_input()
+    landing.verify()  # every part as landed (rows, size, SHA-256), else DamagedBatch before anything is written
     if landing is not raw:
         log.info("loading the %r batch of this run", landing.location.stage)
     manifest = landing.manifest()

@@ -18,6 +18,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from tenantflow.hooks.landing import LandingHook
+from tenantflow.landing.integrity import DamagedBatch
 from tenantflow.operators.base import PipelineStageOperator
 
 
@@ -64,6 +65,10 @@ class QualityCheckOperator(PipelineStageOperator):
         if quarantined:
             from tenantflow.pii.pipeline import protect_rows
 
+            try:  # rows of a damaged batch are neither quarantined nor approved; retrying cannot help
+                raw.verify()
+            except DamagedBatch as exc:
+                raise AirflowFailException(str(exc)) from exc
             # quarantined rows are masked like loaded rows: the quarantine table must not hold clear PII
             failing = protect_rows(ctx, split.failing).table
             store.quarantine(pipeline.target.table, failing, pipeline=pipeline.id, run_id=run_id)

@@ -79,7 +79,7 @@ def run_local_transform(ctx: PipelineContext, run_id: str, catalog: Any) -> Mani
 
     raw = LandingHook(ctx.batch(run_id))
     existing = raw.derived(TRANSFORMED)
-    if existing.exists():
+    if existing.exists() and existing.damage() is None:  # a damaged one is transformed and published again
         log.info("the transformed batch of run %s is already published", run_id)
         return existing.manifest()
     source = transform_input(raw)
