@@ -54,6 +54,7 @@ def _load(database, home, target_args, ids, planned_args, barrier, results):  # 
 
 def race(database, home, target_args, batches):
     """Run the given (ids, planned) loads at once, one process each; their outcomes."""
+    _catalog(database, home)  # the catalog's own tables exist before two processes open it
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(len(batches)), context.Queue()
     processes = [context.Process(target=_load, args=(database, home, target_args, ids, planned, barrier, results))

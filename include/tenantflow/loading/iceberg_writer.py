@@ -53,6 +53,9 @@ def ensure_table(catalog: Catalog, identifier: str, schema: pa.Schema, target: T
         catalog.create_namespace(namespace)
     except NamespaceAlreadyExistsError:
         pass
+    except Exception:  # e.g. the SQL catalog's IntegrityError when another run created it a moment ago
+        if not catalog.namespace_exists(namespace):
+            raise
     try:
         return catalog.load_table(identifier)
     except NoSuchTableError:
