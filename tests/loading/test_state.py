@@ -202,3 +202,29 @@ def test_overwrite_runs_are_not_refused_for_reading_loaded_files(catalog):
     load(catalog, [1, 2], "r1", ["a.csv"], target=over)
     load(catalog, [1, 2, 3], "r2", ["a.csv", "b.csv"], target=over)
     assert ids(catalog) == [1, 2, 3]
+
+
+def test_orphan_removal_deletes_state_files_of_lost_commits_only(catalog):
+    import os
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from tenantflow.maintenance import remove_orphan_files
+
+    load(catalog, [1], "r1", ["a.csv"])
+    load(catalog, [2], "r2", ["b.csv"])
+    t = table(catalog)
+    lost = state_store.write_next_state(t, state.read_state(t), pipeline_id="sales", run_id="lost", rows=1,
+                                        watermark=None, source_files=["c.csv"])  # its commit never happened
+    folder = lost.removeprefix("file://").rpartition("/")[0]
+    everything = {os.path.join(folder, name) for name in os.listdir(folder)}
+    referenced = {uri.removeprefix("file://") for uri in state.state_files(t)}
+    unreferenced = everything - referenced
+    assert lost.removeprefix("file://") in unreferenced and len(unreferenced) >= 2, "a head and its new segment"
+    past = time.time() - 3600
+    for path in everything:
+        os.utime(path, (past, past))
+    result = remove_orphan_files(table(catalog), older_than=datetime.now(UTC) - timedelta(minutes=30))
+    assert {os.path.join(folder, n) for n in os.listdir(folder)} == referenced
+    assert result.files_deleted >= len(unreferenced)
+    assert state.read_state(table(catalog)).loaded(["a.csv", "b.csv", "c.csv"]) == {"a.csv", "b.csv"}

@@ -66,11 +66,12 @@ def live_files(table: Table) -> set[str]:
     return {plain_path(uri) for uri in uris}
 
 
-def table_filesystem(table: Table) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem of the table's location (S3 options from the table's FileIO) and the root in it."""
+def table_filesystem(table: Table, location: str | None = None) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem of the table's location (or another location of the table, e.g. its load-state
+    folder; S3 options from the table's FileIO) and the root in it."""
     from tenantflow.landing.storage import filesystem
 
-    location = table.location().rstrip("/")
+    location = (location or table.location()).rstrip("/")
     if not location.startswith(("s3://", "s3a://", "s3n://")):
         return filesystem(plain_path(location))
     props = table.io.properties
@@ -86,22 +87,37 @@ def table_filesystem(table: Table) -> tuple[pafs.FileSystem, str]:
 
 
 def remove_orphan_files(table: Table, *, older_than: datetime) -> OrphanResult:
-    """Delete the files under the table's location that the table does not reference and that were last
-    modified before ``older_than``."""
-    from pyarrow import fs as pafs
+    """Delete the files under the table's location and its load-state folder that the table does not reference
+    and that were last modified before ``older_than``."""
+    from tenantflow.loading.state_store import state_location
 
     table.refresh()  # references as the catalog has them now, including commits since this object was loaded
     keep = live_files(table)
-    fs, root = table_filesystem(table)
+    cutoff_ns = int(as_utc(older_than).timestamp() * 1_000_000_000)
+    data = _remove_unreferenced(table, table_filesystem(table), keep, cutoff_ns, expect_references=True)
+    states = _remove_unreferenced(table, table_filesystem(table, state_location(table)), keep, cutoff_ns,
+                                  expect_references=False)  # heads and segments of lost or killed commits
+    result = OrphanResult(*(a + b for a, b in zip(data, states, strict=True)))
+    log.info("%s: %d file(s) listed, %d referenced, %d unreferenced but younger than %s (kept), %d orphan(s) "
+             "deleted, %d bytes freed", _name(table), result.files_listed, result.files_referenced,
+             result.files_too_young, as_utc(older_than).isoformat(), result.files_deleted, result.bytes_freed)
+    return result
+
+
+def _remove_unreferenced(
+    table: Table, fs_root: tuple[pafs.FileSystem, str], keep: set[str], cutoff_ns: int, *, expect_references: bool
+) -> tuple[int, int, int, int, int]:
+    from pyarrow import fs as pafs
+
+    fs, root = fs_root
     listed = [info for info in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
               if info.type == pafs.FileType.File]
-    cutoff_ns = int(as_utc(older_than).timestamp() * 1_000_000_000)
     referenced = [info for info in listed if os.path.normpath(info.path) in keep
                   or os.path.basename(info.path) in _KEEP_NAMES]
     expected_here = {path for path in keep if path.startswith(os.path.normpath(root) + "/")}
-    if expected_here and not referenced:
+    if expect_references and expected_here and not referenced:
         raise RuntimeError(f"{_name(table)}: none of the {len(expected_here)} file(s) the table references under "
-                           f"{table.location()} was found there; refusing to remove orphans (location mismatch?)")
+                           f"{root} was found there; refusing to remove orphans (location mismatch?)")
     referenced_paths = {info.path for info in referenced}
     candidates = [info for info in listed if info.path not in referenced_paths]
     young = [info for info in candidates if info.mtime_ns is None or info.mtime_ns >= cutoff_ns]
@@ -115,11 +131,7 @@ def remove_orphan_files(table: Table, *, older_than: datetime) -> OrphanResult:
         deleted += 1
         freed += info.size or 0
         log.info("%s: deleted orphan %s (%d bytes)", _name(table), info.path, info.size or 0)
-    result = OrphanResult(len(listed), len(referenced), len(young), deleted, freed)
-    log.info("%s: %d file(s) listed, %d referenced, %d unreferenced but younger than %s (kept), %d orphan(s) "
-             "deleted, %d bytes freed", _name(table), result.files_listed, result.files_referenced,
-             result.files_too_young, as_utc(older_than).isoformat(), deleted, freed)
-    return result
+    return len(listed), len(referenced), len(young), deleted, freed
 
 
 def _name(table: Table) -> str:
