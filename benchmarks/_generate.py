@@ -132,13 +132,13 @@ class _Source:
     """Python source literals for validated config values (models become ``model_construct`` calls)."""
 
     def __init__(self) -> None:
-        self.names: set[str] = set()
+        self.names: set[tuple[str, str]] = set()  # (module, class) of the models the source names
 
     def __call__(self, value: Any) -> str:
         if isinstance(value, BaseModel):
             return self.model(value)
         if isinstance(value, enum.Enum):
-            self.names.add(type(value).__name__)
+            self.names.add((type(value).__module__, type(value).__name__))
             return f"{type(value).__name__}.{value.name}"
         if isinstance(value, timedelta):
             return f"timedelta(seconds={int(value.total_seconds())})"
@@ -159,7 +159,7 @@ class _Source:
 
     def model(self, model: BaseModel) -> str:
         cls = type(model)
-        self.names.add(cls.__name__)
+        self.names.add((cls.__module__, cls.__name__))
         args = []
         for name, field in cls.model_fields.items():
             value = getattr(model, name)
@@ -180,11 +180,16 @@ def static_module(bundle: Any, home: str) -> str:
     tenant = bundle.tenant
     body = [f"HOME = {home!r}", "START_DATE = datetime(2026, 1, 1, tzinfo=UTC)",
             f"PLATFORM = {lit(bundle.platform)}", f"TENANT = {lit(tenant)}"]
-    for n, pipeline in enumerate(p for p in bundle.pipelines if p.enabled):
-        ctx = PipelineContext(tenant, pipeline, bundle.platform, home)
+    contexts = [PipelineContext(tenant, p, bundle.platform, home) for p in bundle.pipelines if p.enabled]
+    for n, ctx in enumerate(contexts):
         body.append(_static_dag(n, ctx, lit, default_args(ctx), dag_access_control(tenant.id),
                                 pipeline_doc_md(ctx)))
-    models = ", ".join(sorted(lit.names))
+    if contexts:
+        body.append(_static_maintenance_dag(contexts, lit))
+    modules: dict[str, list[str]] = {}
+    for module, name in sorted(lit.names):
+        modules.setdefault(module, []).append(name)
+    models = "\n".join(f"from {module} import {', '.join(names)}" for module, names in modules.items())
     header = f'''"""Hand-written Airflow DAGs of tenant {tenant.id} (parse benchmark baseline)."""
 
 import warnings
@@ -192,10 +197,11 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
 
-from tenantflow.config.models import {models}
+{models}
 from tenantflow.operators.extract import ExtractOperator
 from tenantflow.operators.land import LandOperator
 from tenantflow.operators.load import IcebergLoadOperator
+from tenantflow.operators.maintenance import QualityTablesMaintenanceOperator, TableMaintenanceOperator
 from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
 from tenantflow.notifications.notifier import TenantNotifier
@@ -256,3 +262,33 @@ def write_static(configs: Path, out: Path, home: str) -> int:
     for tid, bundle in bundles.items():
         (out / f"{tid}.py").write_text(static_module(bundle, home), encoding="utf-8")
     return len(bundles)
+
+
+def _static_maintenance_dag(contexts: list[Any], lit: _Source) -> str:
+    """The tenant's maintenance DAG written out by hand (the factory's ``build_maintenance_dag``)."""
+    from tenantflow import naming
+    from tenantflow.config.maintenance import effective_maintenance
+    from tenantflow.factory.dag_builder import default_args
+    from tenantflow.factory.maintenance_dag import maintenance_doc_md
+    from tenantflow.isolation.access_matrix import dag_access_control
+
+    first = contexts[0]
+    tenant = first.tenant
+    policy = effective_maintenance(first.platform, tenant)
+    tasks = "\n".join(f"    TableMaintenanceOperator(task_id={'maintain_' + c.pipeline.id!r}, pipeline_ctx=ctx_{n})"
+                      for n, c in enumerate(contexts))
+    return f'''with DAG(
+    dag_id={naming.maintenance_dag_id(tenant.id)!r},
+    description={f"Table maintenance of tenant {tenant.id}: snapshot expiry, compaction, orphan files, retention"!r},
+    schedule=CronTriggerTimetable({policy.schedule.cron!r}, timezone={policy.schedule.timezone!r}),
+    start_date=START_DATE,
+    catchup=False,
+    tags={lit([naming.tenant_tag(tenant.id), "platform", "maintenance"])},
+    default_args={lit(default_args(first))},
+    max_active_runs=1,
+    max_active_tasks={tenant.quotas.max_active_tasks!r},
+    access_control={lit(dag_access_control(tenant.id))},
+    doc_md={maintenance_doc_md(contexts, policy)!r},
+) as maintenance:
+{tasks}
+    QualityTablesMaintenanceOperator(task_id="maintain_quality_tables", pipeline_ctx=ctx_0)'''

@@ -42,7 +42,7 @@ def build_maintenance_dag(contexts: list[PipelineContext]) -> DAG:
             max_active_runs=1,  # two maintenance runs of one table would only race each other
             max_active_tasks=tenant.quotas.max_active_tasks,
             access_control=dag_access_control(tenant.id),
-            doc_md=_doc_md(contexts, policy),
+            doc_md=maintenance_doc_md(contexts, policy),
         ) as dag:
             for ctx in contexts:
                 TableMaintenanceOperator(task_id=f"maintain_{ctx.pipeline.id}", pipeline_ctx=ctx)
@@ -50,7 +50,7 @@ def build_maintenance_dag(contexts: list[PipelineContext]) -> DAG:
     return dag
 
 
-def _doc_md(contexts: list[PipelineContext], policy: object) -> str:
+def maintenance_doc_md(contexts: list[PipelineContext], policy: object) -> str:
     tables = ", ".join(f"`{ctx.table_identifier}`" for ctx in contexts)
     retention = policy.snapshot_retention  # type: ignore[attr-defined]
     return (
