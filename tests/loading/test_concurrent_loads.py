@@ -131,3 +131,14 @@ def test_overlapping_file_sets_refuse_the_later_commit(pg_catalog_settings, tmp_
     # whoever wins, the other one cannot commit: the smaller batch is skipped or the larger one refused
     assert kinds in (["loaded", "refused"], ["loaded", "skipped"]), outcomes
     assert ids in (list(range(100)), list(range(200)))
+
+
+def test_two_overwrite_runs_at_once_leave_exactly_one_batch(pg_catalog_settings, tmp_path):
+    target = {"table": "sales", "mode": "overwrite"}
+    first, second = list(range(300)), list(range(1000, 1250))
+    outcomes = race(pg_catalog_settings, str(tmp_path), target, [
+        (first, {"run_id": "a", "pipeline_id": "sales", "source_files": ("all.csv",)}),
+        (second, {"run_id": "b", "pipeline_id": "sales", "source_files": ("all.csv",)}),
+    ])
+    assert outcomes == [("loaded", 250), ("loaded", 300)]
+    assert table_ids(pg_catalog_settings, str(tmp_path)) in (first, second), "one whole batch, never both"
