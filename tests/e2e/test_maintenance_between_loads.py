@@ -31,8 +31,13 @@ maintenance:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, airflow_db):
+    import shutil
+
     root = tmp_path_factory.mktemp("maintenance")
     home, env = demo_tree(root)
+    # its own copy of the migrated metadata DB: its many runs stay out of other tests' run listings
+    shutil.copy(airflow_db, root / "airflow.db")
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{root / 'airflow.db'}"
     for tenant in ("retail", "finance"):
         config = root / "tenant_configs" / tenant / "tenant.yaml"
         config.write_text(config.read_text() + AGGRESSIVE)
