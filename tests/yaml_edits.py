@@ -13,6 +13,12 @@ def edit(path: Path, old: str, new: str) -> Path:
     return path
 
 
+def append(path: Path, text: str) -> Path:
+    """Add ``text`` at the end of the config file ``path``."""
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    return path
+
+
 def position(path: Path, needle: str) -> tuple[int, int]:
     """1-based (line, column) of the first occurrence of ``needle`` in ``path``."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

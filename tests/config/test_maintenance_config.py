@@ -11,7 +11,7 @@ from tenantflow.config import ConfigErrors, load_platform, load_tenant
 from tenantflow.config.durations import format_duration, parse_duration
 from tenantflow.config.maintenance import MaintenancePolicy, effective_maintenance
 from tenantflow.config.models import Schedule, TenantConfig
-from yaml_edits import edit, position
+from yaml_edits import append, edit, position
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,11 +19,6 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def root(config_tree: Path) -> Path:
     return config_tree / "tenant_configs"
-
-
-def append(path: Path, text: str) -> Path:
-    path.write_text(path.read_text() + text)
-    return path
 
 
 def the_error(root: Path, tenant: str):

@@ -14,7 +14,7 @@ from tenantflow.config import ConfigErrors, load_tenant
 from tenantflow.config.defaults import merge
 from tenantflow.config.retention import Retention, effective_retention
 from tenantflow.config.schema import json_schemas
-from yaml_edits import edit, position
+from yaml_edits import append, edit, position
 
 REPO = Path(__file__).resolve().parents[2]
 D = timedelta(days=1)
@@ -23,11 +23,6 @@ D = timedelta(days=1)
 @pytest.fixture
 def root(config_tree: Path) -> Path:
     return config_tree / "tenant_configs"
-
-
-def append(path: Path, text: str) -> Path:
-    path.write_text(path.read_text() + text)
-    return path
 
 
 def errors_of(root: Path, tenant: str):
