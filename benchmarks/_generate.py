@@ -267,7 +267,7 @@ def write_static(configs: Path, out: Path, home: str) -> int:
 def _static_maintenance_dag(contexts: list[Any], lit: _Source) -> str:
     """The tenant's maintenance DAG written out by hand (the factory's ``build_maintenance_dag``)."""
     from tenantflow import naming
-    from tenantflow.config.maintenance import effective_maintenance
+    from tenantflow.config.effective import effective_maintenance
     from tenantflow.factory.dag_builder import default_args
     from tenantflow.factory.maintenance_dag import maintenance_doc_md
     from tenantflow.isolation.access_matrix import dag_access_control

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tenantflow import naming
+from tenantflow.config.effective import effective_retention
 from tenantflow.config.models import (
     CatalogSettings,
     Classification,
@@ -14,7 +15,7 @@ from tenantflow.config.models import (
     PlatformConfig,
     TenantConfig,
 )
-from tenantflow.config.retention import Retention, effective_retention
+from tenantflow.config.retention import Retention
 from tenantflow.landing.batch import BatchLocation
 from tenantflow.settings import resolve_local
 

@@ -9,7 +9,8 @@ import pytest
 
 from tenantflow.config import ConfigErrors, load_platform, load_tenant
 from tenantflow.config.durations import format_duration, parse_duration
-from tenantflow.config.maintenance import MaintenancePolicy, effective_maintenance
+from tenantflow.config.effective import effective_maintenance
+from tenantflow.config.maintenance import MaintenancePolicy
 from tenantflow.config.models import Schedule, TenantConfig
 from yaml_edits import append, edit, position
 

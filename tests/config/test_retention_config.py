@@ -12,7 +12,8 @@ from jsonschema import Draft202012Validator
 
 from tenantflow.config import ConfigErrors, load_tenant
 from tenantflow.config.defaults import merge
-from tenantflow.config.retention import Retention, effective_retention
+from tenantflow.config.effective import effective_retention
+from tenantflow.config.retention import Retention
 from tenantflow.config.schema import json_schemas
 from yaml_edits import append, edit, position
 

@@ -12,7 +12,7 @@ from tenantflow.pii.classification import (
     table_properties,
     write_to_iceberg,
 )
-from tenantflow.pii.scan import ColumnFinding
+from tenantflow.pii.findings import ColumnFinding
 
 EMAIL = ColumnFinding("email", "email", "value", 48, 50, 0.96, "j***@example.com")
 CARD = ColumnFinding("card", "credit_card", "value", 50, 50, 1.0, "**** **** **** 4242")

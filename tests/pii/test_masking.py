@@ -6,8 +6,8 @@ import hmac
 import pyarrow as pa
 import pytest
 
+from tenantflow.pii.findings import ColumnFinding
 from tenantflow.pii.masking import MaskingError, apply_masking, masked_sample, plan_masking
-from tenantflow.pii.scan import ColumnFinding
 
 FINANCE = b"finance-secret-0123456789abcdef"
 RETAIL = b"retail-secret-0123456789abcdefgh"

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from tenantflow.config.durations import format_duration
+from tenantflow.config.effective import classification_of, retention_bound, retention_setting
 from tenantflow.config.maintenance import PipelineMaintenance
 from tenantflow.config.models import Classification, PipelineConfig, PlatformConfig, TenantConfig
 from tenantflow.config.ownership import Violation
@@ -18,9 +19,6 @@ from tenantflow.config.retention import (
     RETENTION_KINDS,
     RetentionKind,
     RetentionSetting,
-    classification_of,
-    retention_bound,
-    retention_setting,
 )
 
 

@@ -15,25 +15,19 @@ YAML::
       snapshot_retention: {expire_after: 36h}
 
 A tenant's value lies over the platform's, a pipeline's over its tenant's, field by field
-(``defaults.merge``); ``effective_maintenance`` resolves them. Bounds are checked by the loader
+(``defaults.merge``); ``config.effective.effective_maintenance`` resolves them. Bounds are checked by the loader
 (``bounds.py``), so a policy that got this far is inside them.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
 from tenantflow.config.base import Model, Schedule
-from tenantflow.config.defaults import merge
 from tenantflow.config.durations import Duration, format_duration
-
-if TYPE_CHECKING:
-    from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
 
 _KEEP_LAST_MAX = 1000
 _FILE_SIZE_MB_MAX = 4096
@@ -169,14 +163,3 @@ class TenantMaintenance(PipelineMaintenance):
     """A tenant's changes to the maintenance of all its tables, and its maintenance DAG's schedule."""
 
     schedule: Schedule | None = None
-
-
-def effective_maintenance(
-    platform: PlatformConfig, tenant: TenantConfig, pipeline: PipelineConfig | None = None
-) -> MaintenancePolicy:
-    """The maintenance of ``pipeline``'s table, or with ``pipeline=None`` of the tenant's quality and
-    quarantine tables: the platform's defaults, under the tenant's, under the pipeline's."""
-    overrides = (tenant.maintenance, pipeline.maintenance if pipeline else None)
-    layers = [platform.maintenance.model_dump(exclude={"bounds"})]
-    layers += [o.model_dump(exclude_none=True) for o in overrides if o is not None]
-    return MaintenancePolicy.model_validate(functools.reduce(merge, layers))

@@ -21,15 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from tenantflow.config.base import Classification, Model
 from tenantflow.config.durations import Duration
-
-if TYPE_CHECKING:
-    from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
 
 RetentionKind = Literal["raw_batches", "rejects", "quarantine"]
 RETENTION_KINDS: tuple[RetentionKind, ...] = ("raw_batches", "rejects", "quarantine")
@@ -37,7 +34,7 @@ KIND_NAMES: dict[RetentionKind, str] = {
     "raw_batches": "raw batches", "rejects": "rejects", "quarantine": "quarantine rows",
 }
 # storage.retention_days predates `retention:` and covers the landing area only
-_RETENTION_DAYS_KINDS = ("raw_batches", "rejects")
+RETENTION_DAYS_KINDS = ("raw_batches", "rejects")
 
 
 class ClassificationAges(Model):
@@ -87,41 +84,3 @@ class RetentionSetting:
     value: timedelta
     level: Literal["tenant", "pipeline"]
     field: str  # e.g. 'retention.raw_batches' or 'storage.retention_days'
-
-
-def classification_of(tenant: TenantConfig, pipeline: PipelineConfig | None) -> Classification:
-    return (pipeline.classification if pipeline else None) or tenant.classification
-
-
-def retention_bound(platform: PlatformConfig, classification: Classification, kind: RetentionKind) -> timedelta | None:
-    ages: ClassificationAges = getattr(platform.retention, kind)
-    return ages.of(classification)
-
-
-def retention_setting(
-    tenant: TenantConfig, pipeline: PipelineConfig | None, kind: RetentionKind
-) -> RetentionSetting | None:
-    """The setting that decides ``kind``: the pipeline's, else the tenant's, else storage.retention_days."""
-    if pipeline is not None and pipeline.retention is not None and (age := getattr(pipeline.retention, kind)):
-        return RetentionSetting(age, "pipeline", f"retention.{kind}")
-    if tenant.retention is not None and (age := getattr(tenant.retention, kind)):
-        return RetentionSetting(age, "tenant", f"retention.{kind}")
-    if kind in _RETENTION_DAYS_KINDS and tenant.storage.retention_days:
-        return RetentionSetting(timedelta(days=tenant.storage.retention_days), "tenant", "storage.retention_days")
-    return None
-
-
-def effective_retention(
-    platform: PlatformConfig, tenant: TenantConfig, pipeline: PipelineConfig | None = None
-) -> Retention:
-    """How long ``pipeline``'s raw batches, rejects and quarantine rows are kept (``pipeline=None``: the
-    tenant's own classification and settings). Never longer than the platform's bound, even for a config
-    that skipped validation."""
-    classification = classification_of(tenant, pipeline)
-    ages: dict[str, timedelta | None] = {}
-    for kind in RETENTION_KINDS:
-        bound = retention_bound(platform, classification, kind)
-        setting = retention_setting(tenant, pipeline, kind)
-        candidates = [age for age in (bound, setting.value if setting else None) if age is not None]
-        ages[kind] = min(candidates) if candidates else None
-    return Retention(**ages)

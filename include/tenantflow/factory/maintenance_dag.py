@@ -13,7 +13,7 @@ import warnings
 from airflow.sdk import DAG
 
 from tenantflow import naming
-from tenantflow.config.maintenance import effective_maintenance
+from tenantflow.config.effective import effective_maintenance
 from tenantflow.factory.dag_builder import START_DATE, default_args
 from tenantflow.isolation.access_matrix import dag_access_control
 from tenantflow.operators.maintenance import QualityTablesMaintenanceOperator, TableMaintenanceOperator

@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING
 from tenantflow.loading.state_store import (
     FILE_KEY,
     RUN_KEY,
+    VERSION,
     body_keys,
     bucket_of,
     key_line,
     read_head,
     read_segment_body,
+    referenced_files,
 )
 
 if TYPE_CHECKING:
@@ -203,16 +205,12 @@ def carried_properties(table: Table) -> dict[str, str]:
     state = read_state(table)
     if state.head_uri is None:
         return {}
-    from tenantflow.loading.state_store import VERSION
-
     return {STATE: state.head_uri, STATE_VERSION: str(VERSION)}
 
 
 def state_files(table: Table) -> set[str]:
     """URIs of the state files (heads and their segments) referenced by live snapshots or the table property:
     orphan removal keeps them."""
-    from tenantflow.loading.state_store import referenced_files
-
     heads = {summary_properties(s).get(STATE) for s in table.metadata.snapshots}
     heads.add(table.properties.get(STATE))
     return referenced_files(table.io, {h for h in heads if h})

@@ -28,12 +28,10 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
-
-    from tenantflow.loading.state import LoadState
 
 FORMAT = "tenantflow.load-state"
 SEGMENT_FORMAT = "tenantflow.load-state-segment"
@@ -41,6 +39,23 @@ VERSION = 1
 MIN_BUCKETS = 16
 MAX_BUCKET_ENTRIES = 256
 RUN_KEY, FILE_KEY = "r:", "f:"  # run ids and source files share the hash buckets
+
+
+class PriorState(Protocol):
+    """What writing the next state needs of the previous one (``state.LoadState`` is the one reader)."""
+
+    buckets: int
+    segments: tuple[str | None, ...]
+    run_count: int
+    file_count: int
+    legacy_runs: frozenset[str]
+    legacy_files: frozenset[str]
+
+    def has_run(self, run_id: str) -> bool: ...
+    def loaded(self, files: Iterable[str]) -> set[str]: ...
+    def segment_keys(self, name: str) -> list[str]: ...
+    def all_run_ids(self) -> set[str]: ...
+    def all_files(self) -> set[str]: ...
 
 
 class StateFormatError(ValueError):
@@ -118,7 +133,7 @@ def _grouped(keys: Iterable[str], buckets: int) -> dict[int, set[str]]:
     return grouped
 
 
-def _updated_segments(previous: LoadState, old: tuple[str | None, ...], added: set[str]) -> dict[int, set[str]] | None:
+def _updated_segments(previous: PriorState, old: tuple[str | None, ...], added: set[str]) -> dict[int, set[str]] | None:
     """The new contents of the buckets ``added`` falls into; None when one would overflow (time to resize)."""
     updated = {}
     for index, keys in _grouped(added, len(old)).items():
@@ -150,7 +165,7 @@ def _write_segments(io: Any, folder: str, old: tuple[str | None, ...], updated: 
 
 
 def write_next_state(
-    table: Table, previous: LoadState, *, pipeline_id: str, run_id: str, rows: int, watermark: str | None,
+    table: Table, previous: PriorState, *, pipeline_id: str, run_id: str, rows: int, watermark: str | None,
     source_files: Iterable[str],
 ) -> str:
     """Write the state after this run (previous + run id + files, new watermark); returns the head's URI.

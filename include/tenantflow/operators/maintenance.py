@@ -20,7 +20,7 @@ class TableMaintenanceOperator(PipelineStageOperator):
     ui_color = "#fdebd0"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from tenantflow.config.maintenance import effective_maintenance
+        from tenantflow.config.effective import effective_maintenance
         from tenantflow.landing.retention import expire_batches
         from tenantflow.maintenance import TablePolicy, maintain_table
         from tenantflow.quality.store import quarantine_identifier
@@ -50,7 +50,7 @@ class QualityTablesMaintenanceOperator(PipelineStageOperator):
     ui_color = "#fdebd0"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from tenantflow.config.maintenance import effective_maintenance
+        from tenantflow.config.effective import effective_maintenance
         from tenantflow.maintenance import TablePolicy, maintain_table
         from tenantflow.quality.store import PROFILES_TABLE, RESULTS_TABLE
 

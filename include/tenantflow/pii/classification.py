@@ -19,7 +19,7 @@ from tenantflow.config.models import Classification
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-    from tenantflow.pii.scan import ColumnFinding
+    from tenantflow.pii.findings import ColumnFinding
 
 ORDER: tuple[Classification, ...] = (
     Classification.public,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from tenantflow.pii.scan import ColumnFinding
+    from tenantflow.pii.findings import ColumnFinding
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from tenantflow.config.models import Classification
 from tenantflow.pii.classification import require_masked, table_properties
+from tenantflow.pii.findings import ColumnFinding
 from tenantflow.pii.masking import apply_masking, plan_masking
-from tenantflow.pii.scan import ColumnFinding, scan_table
+from tenantflow.pii.scan import scan_table
 
 if TYPE_CHECKING:
     import pyarrow as pa

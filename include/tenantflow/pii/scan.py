@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
 from tenantflow.pii import detectors as registry
+from tenantflow.pii.findings import ColumnFinding
 from tenantflow.pii.masking import masked_sample
 
 if TYPE_CHECKING:
@@ -28,24 +28,6 @@ DEFAULT_SAMPLE_ROWS = 10_000
 # One PII value in ten is enough to treat a column as PII: masking a clean column costs little,
 # loading an unmasked one is a leak.
 DEFAULT_MIN_RATIO = 0.1
-
-
-@dataclass(frozen=True)
-class ColumnFinding:
-    column: str
-    pii_type: str
-    match: Literal["value", "contains"]
-    matched: int
-    sampled: int
-    ratio: float
-    example: str  # masked, e.g. "j***@example.com"
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        how = "values are" if self.match == "value" else "values contain"
-        return f"{self.column}: {self.matched}/{self.sampled} sampled {how} {self.pii_type} (e.g. {self.example})"
 
 
 def sample_indices(num_rows: int, sample_rows: int) -> list[int]:
