@@ -1,4 +1,27 @@
-"""Where the platform finds its configs and keeps local state (environment, not YAML)."""
+"""The platform's settings: Airflow's ``[tenantflow]`` config section, read here and nowhere else.
+
+Set them like any Airflow option — in ``airflow.cfg``::
+
+    [tenantflow]
+    config_dir = /opt/airflow/repo/tenant_configs
+    home = /opt/airflow/tenantflow
+
+or as ``AIRFLOW__TENANTFLOW__CONFIG_DIR=...`` in the environment (Helm ``env:``, docker ``-e``).
+The names of the first releases (``TENANTFLOW_CONFIG_DIR``, ``TENANTFLOW_HOME``, ...) are still read
+when the Airflow option is unset, so existing deployments keep working. Where Airflow is not
+installed (the tenantflow job on a Databricks cluster) only the environment is read.
+
+==================  =====================================================  ==========================
+option              what                                                   default
+==================  =====================================================  ==========================
+config_dir          the ``tenant_configs`` tree                            ``<repo>/tenant_configs``
+home                local state: landing, warehouse, SQLite catalog        ``<repo>/.tenantflow``
+dags_dir            where the per-tenant DAG entry files live              ``<repo>/dags/tenants``
+smtp_host           mail relay of e-mail notifications (unset: ``[smtp]``)  Airflow's ``[smtp]``
+smtp_port           its port                                               25
+smtp_from           sender address                                         ``tenantflow@localhost``
+==================  =====================================================  ==========================
+"""
 
 from __future__ import annotations
 
@@ -7,39 +30,92 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+SECTION = "tenantflow"
 REPO_ROOT_MARKERS = ("tenant_configs",)
+
+
+def setting(key: str, fallback: str | None = None) -> str | None:
+    """``[tenantflow] <key>`` (airflow.cfg or ``AIRFLOW__TENANTFLOW__<KEY>``), else ``TENANTFLOW_<KEY>``."""
+    value = _airflow_option(key)
+    if value in (None, ""):
+        value = os.environ.get(f"TENANTFLOW_{key.upper()}")
+    return fallback if value in (None, "") else value
+
+
+def int_setting(key: str, fallback: int) -> int:
+    value = setting(key)
+    if value is None:
+        return fallback
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"[{SECTION}] {key} = {value!r} is not a whole number (e.g. {fallback})") from None
+
+
+def _airflow_option(key: str) -> str | None:
+    try:
+        from airflow.configuration import conf
+    except ImportError:  # a Databricks job: no Airflow, so no airflow.cfg either
+        return os.environ.get(f"AIRFLOW__{SECTION.upper()}__{key.upper()}")
+    value: str | None = conf.get(SECTION, key, fallback=None)
+    return value
+
+
+def job_environment(name: str) -> str | None:
+    """A variable of the environment a job runs in (e.g. ``DATABRICKS_HOST`` on a Databricks cluster):
+    not a tenantflow setting, but read here so the package reads its environment in one place."""
+    return os.environ.get(name) or None
 
 
 @dataclass(frozen=True)
 class Settings:
     config_dir: Path
-    """The tenant_configs tree (TENANTFLOW_CONFIG_DIR)."""
+    """The tenant_configs tree (``[tenantflow] config_dir``)."""
     home: Path
-    """Local state: landing, warehouse, SQLite catalog (TENANTFLOW_HOME)."""
+    """Local state: landing, warehouse, SQLite catalog (``[tenantflow] home``)."""
     dags_dir: Path
-    """Where the per-tenant DAG entry files live (TENANTFLOW_DAGS_DIR)."""
+    """Where the per-tenant DAG entry files live (``[tenantflow] dags_dir``)."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
 
 
 def get_settings(anchor: str | Path | None = None) -> Settings:
-    """Read settings from the environment; ``anchor`` (a DAG file) locates the repo when unset."""
+    """The platform's paths; ``anchor`` (a DAG file) locates the repo when they are unset."""
     folder = os.path.dirname(os.path.abspath(anchor)) if anchor else os.getcwd()
-    names = ("TENANTFLOW_CONFIG_DIR", "TENANTFLOW_HOME", "TENANTFLOW_DAGS_DIR")
-    return _settings(folder, bool(anchor), tuple(os.environ.get(n) for n in names))
+    values = tuple(setting(key) for key in ("config_dir", "home", "dags_dir"))
+    return _settings(folder, bool(anchor), values)
 
 
 @functools.lru_cache(maxsize=64)
-def _settings(folder: str, anchored: bool, env: tuple[str | None, ...]) -> Settings:
+def _settings(folder: str, anchored: bool, values: tuple[str | None, ...]) -> Settings:
     # every tenant's DAG file asks for the same settings at parse time: resolve paths once
-    config_env, home_env, dags_env = env
+    config_value, home_value, dags_value = values
     base = Path(folder).resolve().parents[1] if anchored else Path(folder)
-    config_dir = Path(config_env or base / "tenant_configs").resolve()
-    home = Path(home_env or config_dir.parent / ".tenantflow").resolve()
-    dags_dir = Path(dags_env or config_dir.parent / "dags" / "tenants").resolve()
+    config_dir = Path(config_value or base / "tenant_configs").resolve()
+    home = Path(home_value or config_dir.parent / ".tenantflow").resolve()
+    dags_dir = Path(dags_value or config_dir.parent / "dags" / "tenants").resolve()
     return Settings(config_dir=config_dir, home=home, dags_dir=dags_dir)
 
 
+def smtp_settings() -> SmtpSettings:
+    """The mail relay: ``[tenantflow] smtp_*`` when ``smtp_host`` is set, else Airflow's ``[smtp]`` section."""
+    host = setting("smtp_host")
+    if host:
+        return SmtpSettings(host, int_setting("smtp_port", 25), setting("smtp_from", "tenantflow@localhost") or "")
+    from airflow.configuration import conf
+
+    return SmtpSettings(conf.get("smtp", "smtp_host", fallback="localhost"),
+                        conf.getint("smtp", "smtp_port", fallback=25),
+                        conf.get("smtp", "smtp_mail_from", fallback="tenantflow@localhost"))
+
+
 def resolve_local(location: str, home: Path) -> str:
-    """A local location relative to TENANTFLOW_HOME becomes absolute; URIs are returned unchanged."""
+    """A local location relative to ``home`` becomes absolute; URIs are returned unchanged."""
     if "://" in location or os.path.isabs(location):
         return location
     return str(home / location)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
 
 from tenantflow.notifications.message import Message
+from tenantflow.settings import smtp_settings
 
 TIMEOUT_SECONDS = 10
 
@@ -30,24 +30,12 @@ def send_slack(target: str, message: Message) -> None:
     _post(target, {"text": f"*{message.subject}*\n{message.text}"})
 
 
-def smtp_settings() -> tuple[str, int, str]:
-    """(host, port, sender): TENANTFLOW_SMTP_* if set, else Airflow's [smtp] section."""
-    host = os.environ.get("TENANTFLOW_SMTP_HOST")
-    if host:
-        return (host, int(os.environ.get("TENANTFLOW_SMTP_PORT", "25")),
-                os.environ.get("TENANTFLOW_SMTP_FROM", "tenantflow@localhost"))
-    from airflow.configuration import conf
-
-    return (conf.get("smtp", "smtp_host", fallback="localhost"), conf.getint("smtp", "smtp_port", fallback=25),
-            conf.get("smtp", "smtp_mail_from", fallback="tenantflow@localhost"))
-
-
 def send_email(target: str, message: Message) -> None:
-    host, port, sender = smtp_settings()
+    relay = smtp_settings()
     mail = EmailMessage()
-    mail["Subject"], mail["From"], mail["To"] = message.subject, sender, target
+    mail["Subject"], mail["From"], mail["To"] = message.subject, relay.sender, target
     mail.set_content(message.text)
-    with smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS) as smtp:
+    with smtplib.SMTP(relay.host, relay.port, timeout=TIMEOUT_SECONDS) as smtp:
         smtp.send_message(mail)
 
 
