@@ -1,7 +1,7 @@
 """Synthetic tenants for the parse benchmark: a config tree, factory entry files, and hand-written twins.
 
-The hand-written ("static") DAG files are what a person would write without the factory: DAG,
-TaskGroup and operator constructor calls with literal arguments. The operators need a
+The hand-written ("static") DAG files are what a person would write without the factory: DAG
+and operator constructor calls with literal arguments. The operators need a
 ``pipeline_ctx``; it is built from the already-validated config with ``Model.model_construct(...)``
 (no validation, no YAML), the cheapest honest equivalent of what the factory hands them. Every
 literal (doc_md, tags, default_args, access_control, ...) is computed once here with the factory's
@@ -195,7 +195,7 @@ def static_module(bundle: Any, home: str) -> str:
 import warnings
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup
+from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
 {models}
 from tenantflow.operators.extract import ExtractOperator
@@ -234,20 +234,15 @@ with DAG(
     doc_md={doc!r},
     render_template_as_native_obj=False,
 ) as dag_{n}:
-    with TaskGroup("extract") as extract:
-        ExtractOperator(task_id="extract", pipeline_ctx=ctx_{n})
-    with TaskGroup("land") as land:
-        LandOperator(task_id="land_raw", pipeline_ctx=ctx_{n}, extract_task_id="extract.extract")
-    with TaskGroup("quality") as quality:
-        QualityCheckOperator(task_id="validate", pipeline_ctx=ctx_{n})
-    with TaskGroup("load") as load:
-        IcebergLoadOperator(task_id="load_iceberg", pipeline_ctx=ctx_{n})
-    with TaskGroup("register") as register:
-        RegisterTableOperator(
-            task_id="register_table",
-            pipeline_ctx=ctx_{n},
-            outlets=[Asset(name={ctx.table_identifier!r}, uri={ctx.asset_uri!r}, group="iceberg")],
-        )
+    extract = ExtractOperator(task_id="extract", pipeline_ctx=ctx_{n})
+    land = LandOperator(task_id="land", pipeline_ctx=ctx_{n}, extract_task_id="extract")
+    quality = QualityCheckOperator(task_id="quality", pipeline_ctx=ctx_{n})
+    load = IcebergLoadOperator(task_id="load", pipeline_ctx=ctx_{n})
+    register = RegisterTableOperator(
+        task_id="register",
+        pipeline_ctx=ctx_{n},
+        outlets=[Asset(name={ctx.table_identifier!r}, uri={ctx.asset_uri!r}, group="iceberg")],
+    )
     extract >> land >> quality >> load >> register'''
 
 

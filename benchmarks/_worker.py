@@ -22,7 +22,7 @@ def _preimport() -> Any:
     import pydantic  # noqa: F401
     import yaml  # noqa: F401
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk import DAG, Asset, CronTriggerTimetable, TaskGroup, get_parsing_context  # noqa: F401
+    from airflow.sdk import DAG, Asset, CronTriggerTimetable, chain, get_parsing_context  # noqa: F401
 
     import tenantflow.config.loader  # noqa: F401
     import tenantflow.config.models  # noqa: F401

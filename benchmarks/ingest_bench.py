@@ -105,8 +105,8 @@ def ours(home: Path) -> float:
     ti = FakeTaskInstance()
     context = {"run_id": "bench__run_1", "ti": ti}
     start = time.perf_counter()
-    ti.xcom["extract.extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)
-    LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract.extract").execute(context)
+    ti.xcom["extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)
+    LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract").execute(context)
     IcebergLoadOperator(task_id="load", pipeline_ctx=ctx).execute(context)
     return time.perf_counter() - start
 

@@ -192,7 +192,7 @@ def task_parse(name: str, dags: Path, configs: Path, root: Path, tenants: int) -
     """Median over fresh interpreters of parsing one entry file for one (DAG, task)."""
     tid = tenant_id(TASK_PARSE_TENANT, id_width(tenants))
     dag_id = f"{tid}__{PIPELINE_NAMES[0]}"
-    env = worker_env(root, configs, dag_id=dag_id, task_id="extract.extract")
+    env = worker_env(root, configs, dag_id=dag_id, task_id="extract")
     times = []
     for _ in range(TASK_PARSE_RUNS):
         result = run_worker(dags / f"{tid}.py", env, root)

@@ -122,11 +122,11 @@ def run(home: Path, run_id: str, source: str) -> dict[str, Any]:
     ti = FakeTaskInstance()
     context = {"run_id": run_id, "ti": ti}
     start = time.perf_counter()
-    ti.xcom["extract.extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)
-    LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract.extract").execute(context)
+    ti.xcom["extract"] = ExtractOperator(task_id="extract", pipeline_ctx=ctx).execute(context)
+    LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract").execute(context)
     landed_s = time.perf_counter() - start
     start = time.perf_counter()
-    summary = QualityCheckOperator(task_id="validate", pipeline_ctx=ctx).execute(context)
+    summary = QualityCheckOperator(task_id="quality", pipeline_ctx=ctx).execute(context)
     quality_s = time.perf_counter() - start
     start = time.perf_counter()
     loaded = IcebergLoadOperator(task_id="load", pipeline_ctx=ctx).execute(context)

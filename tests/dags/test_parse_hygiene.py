@@ -41,7 +41,7 @@ def test_parse_imports_no_heavy_library():
 
 def test_parsing_context_builds_only_the_requested_dag():
     env = {"_AIRFLOW_PARSING_CONTEXT_DAG_ID": "finance__orders",
-           "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "extract.extract"}
+           "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "extract"}
     own = _parse(REPO / "dags" / "tenants" / "finance.py", env)
     assert own["dags"] == ["finance__orders"]
     other = _parse(REPO / "dags" / "tenants" / "retail.py", env)
@@ -54,6 +54,6 @@ def test_parsing_context_skips_other_pipeline_files(config_tree: Path):
     sibling.write_text("source: [this is not valid\n")
     env = {"TENANTFLOW_CONFIG_DIR": str(config_tree / "tenant_configs"),
            "_AIRFLOW_PARSING_CONTEXT_DAG_ID": "finance__orders",
-           "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "extract.extract"}
+           "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "extract"}
     result = _parse(config_tree / "dags" / "tenants" / "finance.py", env)
     assert result["dags"] == ["finance__orders"] and result["errors"] == {}

@@ -37,6 +37,12 @@ def last_run_id(dag_id: str, env: dict[str, str] | None = None) -> str:
     return sorted(runs, key=lambda r: r["start_date"] or "")[-1]["run_id"]
 
 
+def task_states(dag_id: str, run_id: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """task id -> state of one DAG run, as the metadata DB records them."""
+    rows = json_tail(run_cli("airflow", "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json", env=env).stdout)
+    return {row["task_id"]: row["state"] for row in rows}
+
+
 def open_table(identifier: str, home: str | None = None):
     """Load an Iceberg table through the platform's catalog settings (as the load task does)."""
     from tenantflow.catalog.catalogs import open_catalog

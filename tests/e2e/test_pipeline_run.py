@@ -76,7 +76,7 @@ def test_rerunning_load_of_same_run_adds_nothing(synced):
     table = open_table("retail.sales")
     rows, snapshots = table.scan().to_arrow().num_rows, len(table.snapshots())
     assert rows == synced["retail.sales"]
-    run_cli("airflow", "tasks", "test", "retail__sales", "load.load_iceberg", run_id)
+    run_cli("airflow", "tasks", "test", "retail__sales", "load", run_id)
     table = open_table("retail.sales")
     assert table.scan().to_arrow().num_rows == rows, "re-running the load of the same run id duplicated rows"
     assert len(table.snapshots()) == snapshots

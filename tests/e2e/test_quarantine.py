@@ -102,7 +102,7 @@ def test_a_retried_quality_task_adds_nothing(quarantined, monkeypatch):
                      for t in ("sales__quarantine", "_quality_results", "_profiles", "sales"))
 
     before = counts()
-    summary = QualityCheckOperator(task_id="validate", pipeline_ctx=ctx).execute({"run_id": quarantined["run_id"]})
+    summary = QualityCheckOperator(task_id="quality", pipeline_ctx=ctx).execute({"run_id": quarantined["run_id"]})
     assert summary["quarantined_rows"] == before[0] > 0
     assert counts() == before
     # the XCom summary carries counts only: no SKU, timestamp or other row value of the batch

@@ -138,7 +138,7 @@ def test_the_load_operator_fails_without_retry(ctx):
     from tenantflow.operators.load import IcebergLoadOperator
 
     rewrite_with_half_its_rows(land(ctx))
-    operator = IcebergLoadOperator(task_id="load_iceberg", pipeline_ctx=ctx)
+    operator = IcebergLoadOperator(task_id="load", pipeline_ctx=ctx)
     with pytest.raises(AirflowFailException) as caught:
         operator.execute({"run_id": RUN})
     assert isinstance(caught.value.__cause__, DamagedBatch)
@@ -164,7 +164,7 @@ def test_landing_the_run_again_replaces_the_damaged_batch_and_its_derived_batche
 
     staged = raw.stage([part_table(0), part_table(10_000)], cursor=None)  # extract cleared and run again
     extracted = {"files": staged.files, "source": "test", "watermark": None}
-    land_task = LandOperator(task_id="land_raw", pipeline_ctx=ctx, extract_task_id="extract.extract")
+    land_task = LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract")
     result = land_task.execute({"run_id": RUN, "ti": FakeTaskInstance(extracted)})
 
     assert result["rows"] == 20_000

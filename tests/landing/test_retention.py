@@ -118,7 +118,7 @@ def test_land_task_applies_the_platform_retention_of_a_restricted_pipeline(repo,
     run_id = "scheduled__2026-11-30"
     staged = LandingHook(ctx.batch(run_id)).stage(iter([pa.table({"order_id": [1, 2]})]), cursor=None)
 
-    task = LandOperator(task_id="land_raw", pipeline_ctx=ctx, extract_task_id="extract")
+    task = LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id="extract")
     result = task.execute({"ti": _TaskInstance({"files": staged.files, "source": "erp"}), "run_id": run_id})
 
     assert result["expired_batches"] == 2, result

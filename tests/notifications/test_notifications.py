@@ -122,7 +122,7 @@ def test_failure_notifier_names_the_task_but_not_values(http_receiver):
                               targets=(Notification(kind="webhook", target=f"{base}/f", events=("failure",)),))
 
     class Ti:
-        task_id = "extract.extract"
+        task_id = "extract"
 
     class Dag:
         dag_id = "finance__orders"
@@ -130,7 +130,7 @@ def test_failure_notifier_names_the_task_but_not_values(http_receiver):
     error = ValueError("orders.csv, row 2, column 'email': not a valid int64: 'ann@example.com'")
     notifier.notify({"dag": Dag(), "run_id": "scheduled__1", "ti": Ti(), "exception": error})
     (_, payload), = received
-    assert payload["title"] == "finance__orders: task extract.extract failed"
+    assert payload["title"] == "finance__orders: task extract failed"
     assert "ann@example.com" not in json.dumps(payload) and "ValueError: orders.csv, row 2" in payload["lines"][0]
 
 

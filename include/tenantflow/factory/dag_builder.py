@@ -1,7 +1,7 @@
-"""Build one pipeline DAG: extract → land → quality → [transform] → load → register, each stage a task group.
+"""Build one pipeline DAG: extract → land → quality → [transform] → load → register, one task per stage.
 
-Engine 'local' adds a ``transform`` group (DuckDB) when the pipeline has a transform; engine
-'databricks' replaces transform and load with one ``databricks`` group: a run of the shipped job
+Engine 'local' adds a ``transform`` task (DuckDB) when the pipeline has a transform; engine
+'databricks' replaces transform and load with one ``databricks`` task: a run of the shipped job
 on the tenant's workspace, which transforms and writes the table with the same write modes.
 """
 
@@ -11,7 +11,7 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, TaskGroup
+from airflow.sdk import DAG, Asset, BaseOperator, chain
 
 from tenantflow import naming
 from tenantflow.factory.docs import pipeline_doc_md
@@ -25,7 +25,10 @@ from tenantflow.operators.transform import LocalTransformOperator
 from tenantflow.pipeline_context import PipelineContext
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
-EXTRACT_TASK_ID = "extract.extract"
+# One task per stage, named after it: a task group around a single task would only add a level to
+# every task id and to the grid. Task ids of the first releases, for reading their run history:
+# extract.extract, land.land_raw, quality.validate, transform.transform_sql, load.load_iceberg,
+# register.register_table, databricks.run_job (see docs/architecture.md, "Task ids").
 
 
 def default_args(ctx: PipelineContext) -> dict[str, Any]:
@@ -82,39 +85,27 @@ def _build(ctx: PipelineContext) -> DAG:
         doc_md=pipeline_doc_md(ctx),
         render_template_as_native_obj=False,
     ) as dag:
-        with TaskGroup("extract") as extract:
-            ExtractOperator(task_id="extract", pipeline_ctx=ctx)
-        with TaskGroup("land") as land:
-            LandOperator(task_id="land_raw", pipeline_ctx=ctx, extract_task_id=EXTRACT_TASK_ID)
-        with TaskGroup("quality") as quality:
-            QualityCheckOperator(task_id="validate", pipeline_ctx=ctx)
-        process = _process_groups(ctx)
-        with TaskGroup("register") as register:
-            RegisterTableOperator(
-                task_id="register_table",
-                pipeline_ctx=ctx,
-                outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
-            )
-        chain = [extract, land, quality, *process, register]
-        for upstream, downstream in zip(chain, chain[1:], strict=False):
-            upstream >> downstream
+        extract = ExtractOperator(task_id="extract", pipeline_ctx=ctx)
+        land = LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id=extract.task_id)
+        quality = QualityCheckOperator(task_id="quality", pipeline_ctx=ctx)
+        process = _process_tasks(ctx)
+        register = RegisterTableOperator(
+            task_id="register",
+            pipeline_ctx=ctx,
+            outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
+        )
+        chain(extract, land, quality, *process, register)
     return dag
 
 
-def _process_groups(ctx: PipelineContext) -> list[TaskGroup]:
-    """The groups between quality and register, by engine."""
+def _process_tasks(ctx: PipelineContext) -> list[BaseOperator]:
+    """The tasks between quality and register, by engine."""
     if ctx.engine == "databricks":
         from tenantflow.operators.databricks import databricks_run_operator
 
-        with TaskGroup("databricks") as databricks:
-            databricks_run_operator(ctx, task_id="run_job")
-        return [databricks]
-    groups = []
+        return [databricks_run_operator(ctx, task_id="databricks")]
+    tasks: list[BaseOperator] = []
     if ctx.pipeline.transform is not None:
-        with TaskGroup("transform") as transform:
-            LocalTransformOperator(task_id="transform_sql", pipeline_ctx=ctx)
-        groups.append(transform)
-    with TaskGroup("load") as load:
-        IcebergLoadOperator(task_id="load_iceberg", pipeline_ctx=ctx)
-    groups.append(load)
-    return groups
+        tasks.append(LocalTransformOperator(task_id="transform", pipeline_ctx=ctx))
+    tasks.append(IcebergLoadOperator(task_id="load", pipeline_ctx=ctx))
+    return tasks
