@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from tenantflow.config.base import Model
 
 # tags the platform sets on every job cluster; a tenant cannot override them
 RESERVED_TAGS = frozenset({"tenant", "pipeline", "cost_center", "dag_id"})
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Autoscale(_Model):
+class Autoscale(Model):
     min_workers: int = Field(ge=0, le=1000)
     max_workers: int = Field(ge=1, le=1000)
 
@@ -25,7 +23,7 @@ class Autoscale(_Model):
         return self
 
 
-class DatabricksCluster(_Model):
+class DatabricksCluster(Model):
     cloud: Literal["aws", "azure", "gcp"] = "aws"
     spark_version: str = Field(min_length=1, description="Databricks runtime, e.g. '15.4.x-scala2.12'.")
     node_type_id: str | None = Field(default=None, description="Worker node type (or use instance_pool_id).")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from tenantflow.config.base import Model
 
 BATCH_RELATION = "batch"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -26,9 +28,7 @@ class SqlSyntaxError(ValueError):
         self.line, self.column = line, column
 
 
-class Transform(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Transform(Model):
     sql: str = Field(
         min_length=1,
         description="One Spark SQL SELECT over the relation `batch` (this run's rows) and the `lookups`.",
