@@ -36,7 +36,7 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.maintenance_bench
 
 lint: install
-	$(BIN)/python -m ruff check include tests dags plugins benchmarks
+	$(BIN)/python -m ruff check include demo tests dags plugins benchmarks
 
 # The lock: pyproject.toml (dependencies, the celery/postgres extras, the dev group) resolved by a pinned uv
 # into fully pinned, hashed files. Everything that decides the output is here or in pyproject.toml: the
