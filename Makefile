@@ -9,16 +9,18 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 required, found {sys.version}"'
+# requirements-dev.txt is self-contained (the runtime pins plus the test tools, every line hashed); the
+# editable install is a step of its own because pip refuses editable requirements when checking hashes.
+$(STAMP): requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert (3, 11, 7) <= sys.version_info[:3] < (3, 12), f"Python 3.11, 3.11.7 or later (the lock is resolved for it) required, found {sys.version}"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: install  ## run the platform locally: http://localhost:8080 (Ctrl-C stops everything)
-	$(BIN)/python -m tenantflow.demo.launcher
+	$(BIN)/python -m demo.launcher
 
 test: install  ## run the test suite
 	$(BIN)/python -m pytest
@@ -34,11 +36,31 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.maintenance_bench
 
 lint: install
-	$(BIN)/python -m ruff check include tests dags plugins benchmarks
+	$(BIN)/python -m ruff check include demo tests dags plugins benchmarks
 
-lock:  ## re-resolve the pinned requirements from pyproject's direct dependencies
-	rm -rf /tmp/tenantflow-lock && $(PYTHON) -m venv /tmp/tenantflow-lock
-	/tmp/tenantflow-lock/bin/pip install --quiet . && /tmp/tenantflow-lock/bin/pip freeze --exclude tenantflow
+# The lock: pyproject.toml (dependencies, the celery/postgres extras, the dev group) resolved by a pinned uv
+# into fully pinned, hashed files. Everything that decides the output is here or in pyproject.toml: the
+# target interpreter and platform, and a cut-off date (files uploaded later, even a new wheel of a pinned
+# release, are invisible), so the same inputs give byte-identical files. Existing pins are kept (uv prefers
+# the versions already in the output file); to move one: `make lock LOCK_ARGS="--upgrade-package NAME"`
+# after moving LOCK_CUTOFF forward. requirements.txt (the image: helm-values deploys CeleryExecutor on a
+# PostgreSQL metadata DB) = dependencies + celery + postgres; requirements-dev.txt = all extras + the dev
+# group, constrained to requirements.txt so tests run on exactly the runtime's versions.
+UV_VERSION := 0.13.9
+LOCK_CUTOFF := 2026-12-03T00:00:00Z
+LOCK_TOOL := build/lock-tool
+LOCK_ARGS ?=
+LOCK_FLAGS := --quiet --no-config --generate-hashes --python-version 3.11.7 \
+	--python-platform x86_64-unknown-linux-gnu --exclude-newer $(LOCK_CUTOFF) --custom-compile-command "make lock"
+
+lock:  ## re-resolve requirements.txt and requirements-dev.txt (hashed pins) from pyproject.toml
+	rm -rf $(LOCK_TOOL) && $(PYTHON) -m venv $(LOCK_TOOL)
+	$(LOCK_TOOL)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(LOCK_TOOL)/bin/uv pip compile $(LOCK_FLAGS) $(LOCK_ARGS) pyproject.toml --extra celery --extra postgres \
+		-o requirements.txt
+	$(LOCK_TOOL)/bin/uv pip compile $(LOCK_FLAGS) $(LOCK_ARGS) pyproject.toml --all-extras \
+		--group pyproject.toml:dev -c requirements.txt -o requirements-dev.txt
+	rm -rf $(LOCK_TOOL)
 
 clean:
 	rm -rf $(VENV) .tenantflow .pytest_cache

@@ -75,7 +75,7 @@ def airflow_db() -> Path:
 @pytest.fixture(scope="session")
 def demo_sources() -> dict[str, int]:
     """Demo source data (5% scale) under TENANTFLOW_HOME, plus the connections that point at it."""
-    from tenantflow.demo.data import generate_demo_data
+    from demo.data import generate_demo_data
 
     counts = generate_demo_data(TENANTFLOW_HOME, scale=0.05)
     sources = TENANTFLOW_HOME / "sources"

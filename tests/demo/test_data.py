@@ -1,4 +1,4 @@
-"""Behavioural tests for tenantflow.demo.data (demo source generator)."""
+"""Behavioural tests for demo.data (the demo source generator)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tenantflow.demo.data import generate_demo_data, main
+from demo.data import generate_demo_data, main
 
 SCALE = 0.01
 EXPECTED_KEYS = {

@@ -18,7 +18,7 @@ def json_tail(stdout: str):
 def demo_tree(root: Path) -> tuple[Path, dict[str, str]]:
     """A writable copy of the demo configs and DAGs under ``root`` with demo data in ``root/home``:
     (home, the environment that points Airflow and tenantflow at them)."""
-    from tenantflow.demo.data import generate_demo_data
+    from demo.data import generate_demo_data
 
     copy_config_tree(root)
     home = root / "home"

@@ -28,7 +28,7 @@ def _free_port() -> int:
 def test_demo_serves_tenant_scoped_ui_and_loads_a_triggered_run(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "TENANTFLOW_HOME"))}
     result = subprocess.run(
-        [sys.executable, "-m", "tenantflow.demo.launcher", "--check", "--scale", "0.02",
+        [sys.executable, "-m", "demo.launcher", "--check", "--scale", "0.02",
          "--state", str(tmp_path / "state"), "--port", str(_free_port())],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
     )

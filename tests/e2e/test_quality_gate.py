@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def gated_tree(config_tree, tmp_path, airflow_db):
-    from tenantflow.demo.data import generate_demo_data
+    from demo.data import generate_demo_data
 
     home = tmp_path / "home"
     generate_demo_data(home, scale=0.01)

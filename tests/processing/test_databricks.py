@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from airflow.providers.databricks.triggers.databricks import DatabricksExecutionTrigger
 
+from demo.jobs_api import LocalJobsApi
 from tenantflow.config.loader import load_tenant
-from tenantflow.demo.jobs_api import LocalJobsApi
 from tenantflow.operators.databricks import TenantDatabricksRunOperator
 from tenantflow.pipeline_context import PipelineContext
 from tenantflow.processing import databricks_spec as spec

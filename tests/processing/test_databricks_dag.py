@@ -11,15 +11,15 @@ import json
 import pytest
 
 from conftest import run_cli
+from demo.jobs_api import LocalJobsApi
 from e2e.helpers import last_run_id, open_table, run_dag, task_states
-from tenantflow.demo.jobs_api import LocalJobsApi
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def lab_results_run(tmp_path_factory, airflow_db):
-    from tenantflow.demo.data import generate_demo_data
+    from demo.data import generate_demo_data
 
     home = tmp_path_factory.mktemp("databricks-home")
     generate_demo_data(home, scale=0.01)

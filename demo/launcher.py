@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from tenantflow.demo.jobs_api import LocalJobsApi
-from tenantflow.demo.smoke import smoke_check, wait_healthy
+from demo.jobs_api import LocalJobsApi
+from demo.smoke import smoke_check, wait_healthy
 from tenantflow.isolation.access_matrix import TENANT_ROLES
 from tenantflow.isolation.desired import demo_password
 from tenantflow.isolation.system_roles import SYSTEM_ROLES
@@ -78,7 +78,7 @@ def _run(bin_dir: Path, env: dict[str, str], *args: str) -> None:
 
 
 def prepare(repo: Path, state: Path, env: dict[str, str], bin_dir: Path, scale: float) -> None:
-    from tenantflow.demo.data import generate_demo_data
+    from demo.data import generate_demo_data
 
     if not (state / "sources" / "finance" / "erp.db").exists():
         counts = generate_demo_data(state, scale=scale)

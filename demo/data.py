@@ -284,7 +284,8 @@ def generate_demo_data(root: Path, *, scale: float = 1.0, seed: int = 7) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate tenantflow demo source data.")
-    parser.add_argument("--root", type=Path, default=Path("demo"), help="output root (./demo)")
+    parser.add_argument("--root", type=Path, default=Path(".tenantflow"),
+                        help="output root (./.tenantflow, where make demo keeps its state)")
     parser.add_argument("--scale", type=float, default=1.0, help="row-count multiplier (1.0)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     args = parser.parse_args(argv)

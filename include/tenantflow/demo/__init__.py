@@ -1,1 +1,0 @@
-"""Deterministic demo source data for the tenantflow demo tenants."""
