@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -56,7 +57,7 @@ class ExtractOperator(PipelineStageOperator):
                 "source_files": source_files, "rejected_rows": bad_rows.count,
                 "rejected_reasons": bad_rows.reasons(), "rejects": rejected_at}
 
-    def _loaded_files(self) -> Any:
+    def _loaded_files(self) -> Callable[[Iterable[str]], set[str]] | None:
         """append/merge files pipelines skip files committed by earlier runs; overwrite or reload_all reads all."""
         ctx = self.pipeline_ctx
         source = ctx.pipeline.source
