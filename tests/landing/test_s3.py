@@ -66,3 +66,21 @@ def test_local_landing_never_builds_an_aws_hook(tmp_path, monkeypatch):
     staged = hook.stage(iter([pa.table({"id": [1]})]), cursor=None)
     hook.publish(files=staged.files, source="s", watermark=None)
     assert landing_s3_module._HOOKS == {}
+
+
+def test_explicit_s3_options_are_another_identity_than_the_landing_store(bucket, monkeypatch):
+    """A table's FileIO (orphan-file removal) reads S3 with its own options, not the landing connection."""
+    from types import SimpleNamespace
+
+    from tenantflow.maintenance.orphans import table_filesystem
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    table = SimpleNamespace(
+        io=SimpleNamespace(properties={"s3.endpoint": bucket, "s3.region": "us-east-1",
+                                       "s3.access-key-id": "table-key", "s3.secret-access-key": "table-secret"}),
+        location=lambda: "s3://acme-platform-landing/warehouse/t")
+    fs, root = table_filesystem(table)
+    assert root == "acme-platform-landing/warehouse/t"
+    assert fs.__reduce__()[1][0]["access_key"] == "table-key"
+    assert fs.get_file_info("acme-platform-landing").type.name == "Directory"
+    assert landing_s3_module._HOOKS == {}, "the landing hook was not consulted"

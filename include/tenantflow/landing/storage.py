@@ -25,13 +25,33 @@ def _s3_hook(aws_conn_id: str | None) -> Any:
     return landing_s3(aws_conn_id)
 
 
-def filesystem(uri: str, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID) -> tuple[pafs.FileSystem, str]:
-    """(filesystem, path inside it) for a local path or an s3:// URI."""
+def filesystem(
+    uri: str, s3_options: dict[str, Any] | None = None, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID
+) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, path inside it) for a local path or an s3:// URI.
+
+    On S3 with the landing store's identity (the hook on ``aws_conn_id``), unless ``s3_options`` gives
+    another one (e.g. an Iceberg table's FileIO properties): those are used as given, with region and
+    endpoint from the AWS variables where they name none.
+    """
     from pyarrow import fs as pafs
 
     if uri.startswith("s3://"):
-        return pafs.S3FileSystem(**_s3_hook(aws_conn_id).options()), uri.removeprefix("s3://")
+        if s3_options is None:
+            options = _s3_hook(aws_conn_id).options()
+        else:
+            options = {**_s3_defaults_from_env(), **s3_options}
+        return pafs.S3FileSystem(**options), uri.removeprefix("s3://")
     return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def _s3_defaults_from_env() -> dict[str, Any]:
+    options: dict[str, Any] = {"region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
+        options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
+    return options
 
 
 def make_dirs(uri: str) -> None:
