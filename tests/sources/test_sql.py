@@ -104,8 +104,11 @@ def test_batches_are_bounded(tmp_path):
 def test_hook_resolves_the_tenants_own_airflow_connection(monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW_CONN_FINANCE__PG", json.dumps(
         {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "postgres"}))
-    url = SqlSourceHook(tenant_id="finance", connection_id="finance__pg").url_text()
+    hook = SqlSourceHook(tenant_id="finance", connection_id="finance__pg")
+    url = hook.url_text()
     assert url == "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    assert hook.adbc_uri() == "postgresql://postgres@127.0.0.1:5432/postgres", "libpq URI for the ADBC fast path"
+    assert hook.get_records("SELECT 1") == [(1,)], "DbApiHook's own API works on a tenant source"
 
 
 def test_hook_refuses_another_tenants_connection():
