@@ -77,8 +77,8 @@ def drop_source(name: str) -> None:
 def raw(url: str, catalog: Any) -> float:
     import adbc_driver_postgresql.dbapi as adbc
 
-    from tenantflow.connectors.postgres import libpq_uri, normalise
     from tenantflow.loading.arrow_types import iceberg_compatible
+    from tenantflow.sources.postgres_adbc import libpq_uri, normalise
 
     start = time.perf_counter()
     with adbc.connect(libpq_uri(url)) as conn, conn.cursor() as cursor:

@@ -136,7 +136,7 @@ def run(home: Path, run_id: str, source: str) -> dict[str, Any]:
 
 def gx_full(ctx: Any, run_id: str) -> tuple[float, list[str]]:
     """Great Expectations on the whole landed batch, same suite (for comparison only)."""
-    from tenantflow.hooks.landing import LandingHook
+    from tenantflow.landing.store import LandingHook
     from tenantflow.quality.runner import run_quality
 
     data = LandingHook(ctx.batch(run_id)).read()
@@ -147,7 +147,7 @@ def gx_full(ctx: Any, run_id: str) -> tuple[float, list[str]]:
 
 def rules_only(ctx: Any, run_id: str) -> float:
     """The rules alone on the landed batch (no profile, nothing persisted): the split of quality_s."""
-    from tenantflow.hooks.landing import LandingHook
+    from tenantflow.landing.store import LandingHook
     from tenantflow.quality.runner import run_quality
 
     start = time.perf_counter()

@@ -28,21 +28,21 @@ PASSWORD = "erp-Pa55word-finance-7f3c"
 HOOK_SCRIPT = """
 import json, logging, sys
 import sqlalchemy
-from tenantflow.hooks.guards import TenantIsolationError
-from tenantflow.hooks.sql_source import TenantSqlHook
+from tenantflow.isolation.guards import TenantIsolationError
+from tenantflow.sources.sql import SqlSourceHook
 
 from airflow.sdk.log import configure_logging
 
 configure_logging(output=sys.stdout, colored_console_log=False)  # as the task runner sets up a task's log
 log = logging.getLogger("airflow.task")
-hook = TenantSqlHook(tenant_id="finance", connection_id="finance__erp")
+hook = SqlSourceHook(tenant_id="finance", connection_id="finance__erp")
 conn = hook.get_connection("finance__erp")
-url = hook.sqlalchemy_url()
+url = hook.url_text()
 with sqlalchemy.create_engine(url).connect() as db:
     rows = db.execute(sqlalchemy.text("SELECT count(*) FROM customers")).scalar()
 log.info("resolved finance__erp: login=%s password=%s", conn.login, conn.password)
 try:
-    TenantSqlHook(tenant_id="finance", connection_id="retail__erp")
+    SqlSourceHook(tenant_id="finance", connection_id="retail__erp")
     refused = None
 except TenantIsolationError as exc:
     refused = str(exc)

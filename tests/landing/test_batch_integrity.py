@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tenantflow.catalog.hook import IcebergHook
 from tenantflow.config.loader import load_tenant
-from tenantflow.hooks.iceberg import IcebergHook
-from tenantflow.hooks.landing import LandingHook
 from tenantflow.landing.batch import BatchLocation, read_manifest
 from tenantflow.landing.integrity import DamagedBatch
+from tenantflow.landing.store import LandingHook
 from tenantflow.loading.run_load import load_run
 from tenantflow.pipeline_context import PipelineContext
 

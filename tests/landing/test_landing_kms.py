@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from tenantflow.connectors.bad_rows import BadRows
-from tenantflow.hooks.landing import LandingHook
 from tenantflow.landing.batch import BatchLocation
+from tenantflow.landing.store import LandingHook
+from tenantflow.sources.bad_rows import BadRows
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from tenantflow.hooks.landing import LandingHook
 from tenantflow.landing.batch import BatchLocation, read_manifest
+from tenantflow.landing.store import LandingHook
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tenantflow.hooks.landing import LandingHook
 from tenantflow.landing.batch import BatchLocation
 from tenantflow.landing.retention import expire_batches
+from tenantflow.landing.store import LandingHook
 
 DAYS_30 = timedelta(days=30)
 

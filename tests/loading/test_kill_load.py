@@ -50,7 +50,7 @@ def context(repo: Path, home: Path):
 
 def land(repo: Path, home: Path) -> None:
     """What extract + land publish for one daily file (the land task's own code)."""
-    from tenantflow.hooks.landing import LandingHook
+    from tenantflow.landing.store import LandingHook
 
     ids = pa.array(range(1, ROWS + 1), pa.int64())
     batch = pa.table({"sale_id": ids, "store_id": pa.array([i % 7 for i in range(ROWS)], pa.int64()),
@@ -73,14 +73,14 @@ def start_load(repo: Path, home: Path) -> subprocess.Popen:
 
 
 def committed(repo: Path, home: Path) -> bool:
-    from tenantflow.hooks.iceberg import IcebergHook
+    from tenantflow.catalog.hook import IcebergHook
 
     current = IcebergHook(context(repo, home)).load_state()
     return current is not None and current.has_run(RUN)
 
 
 def table_ids(repo: Path, home: Path) -> list[int]:
-    from tenantflow.hooks.iceberg import IcebergHook
+    from tenantflow.catalog.hook import IcebergHook
 
     return sorted(IcebergHook(context(repo, home)).table().scan().to_arrow()["sale_id"].to_pylist())
 
@@ -89,7 +89,7 @@ def remove_killed_loads_files(repo: Path, home: Path) -> int:
     """The maintenance DAG's orphan step, its safety window passed: what the killed load left goes, nothing else."""
     from datetime import UTC, datetime, timedelta
 
-    from tenantflow.hooks.iceberg import IcebergHook
+    from tenantflow.catalog.hook import IcebergHook
     from tenantflow.maintenance import remove_orphan_files
 
     table = IcebergHook(context(repo, home)).table()
@@ -120,7 +120,7 @@ def test_kill_9_before_and_right_after_the_commit_then_retry_loads_every_row_onc
         assert table_ids(repo, home) == list(range(1, ROWS + 1)), f"kill {case}: rows lost or duplicated"
         assert start_load(repo, home).wait(timeout=300) == 0
         assert table_ids(repo, home) == list(range(1, ROWS + 1)), "a second retry added rows"
-        from tenantflow.hooks.iceberg import IcebergHook
+        from tenantflow.catalog.hook import IcebergHook
 
         assert IcebergHook(context(repo, home)).loaded_files([str(home / FILE)]) == {str(home / FILE)}
         orphans[case] = orphans.get(case, 0) + remove_killed_loads_files(repo, home)

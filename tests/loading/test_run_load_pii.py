@@ -8,10 +8,10 @@ import hmac
 import pyarrow as pa
 import pytest
 
+from tenantflow.catalog.hook import IcebergHook
 from tenantflow.config.loader import load_tenant
 from tenantflow.config.privacy import PiiPolicy
-from tenantflow.hooks.iceberg import IcebergHook
-from tenantflow.hooks.landing import LandingHook
+from tenantflow.landing.store import LandingHook
 from tenantflow.loading.run_load import load_run
 from tenantflow.pii.classification import UnmaskedPiiError
 from tenantflow.pipeline_context import PipelineContext

@@ -7,7 +7,7 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-from tenantflow.operators.extract import after_watermark
+from tenantflow.loading.watermark import after_watermark
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tenantflow.hooks.guards import TenantIsolationError
+from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.pii.secrets import PiiSecretError, tenant_pii_secret
 
 SECRET = "f1nance-pii-secret-7c9e6679-7425-40de"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from tenantflow.catalog.hook import IcebergHook
 from tenantflow.config.loader import load_tenant
 from tenantflow.config.models import Target
 from tenantflow.config.transform import Transform
-from tenantflow.hooks.guards import TenantIsolationError
-from tenantflow.hooks.iceberg import IcebergHook
-from tenantflow.hooks.landing import LandingHook
+from tenantflow.isolation.guards import TenantIsolationError
+from tenantflow.landing.store import LandingHook
 from tenantflow.loading.run_load import load_run
 from tenantflow.pipeline_context import PipelineContext
 from tenantflow.processing.transform_step import lookup_identifier, run_local_transform

@@ -13,27 +13,15 @@ One builder per catalog type (a registry, not a ladder):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantflow.catalog.connection import tenant_catalog_credentials
+from tenantflow.catalog.credentials import CatalogCredentials
 from tenantflow.config.models import CatalogSettings
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
-
-
-@dataclass(frozen=True)
-class CatalogCredentials:
-    """What a tenant's catalog connection holds (an Airflow connection, or the environment in a job)."""
-
-    host: str | None = None
-    login: str | None = None
-    password: str | None = None
-    extra: tuple[tuple[str, str], ...] = ()
-
-    def extra_value(self, key: str) -> str | None:
-        return dict(self.extra).get(key)
 
 
 def catalog_properties(
@@ -69,8 +57,6 @@ def open_catalog(
     if credentials is None and settings.connection is not None:
         if tenant_id is None:
             raise ValueError(f"catalog {name!r} takes credentials from a tenant connection: pass tenant_id")
-        from tenantflow.catalog.credentials import tenant_catalog_credentials
-
         credentials = tenant_catalog_credentials(tenant_id, settings.connection)
     return load_catalog(name, **catalog_properties(settings, home, tenant_id=tenant_id, credentials=credentials))
 

@@ -30,14 +30,14 @@ class StagedParts:
 
 
 def write_parts(
-    tables: Iterable[pa.Table], staging: str, *, cursor: str | None = None, s3_options: dict | None = None,
+    tables: Iterable[pa.Table], staging: str, *, cursor: str | None = None,
     kms_key_id: str | None = None,
 ) -> StagedParts:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    fs, base = filesystem(staging, s3_options)
+    fs, base = filesystem(staging)
     fs.delete_dir_contents(base, missing_dir_ok=True)  # a retried extract starts clean
     make_dirs(staging)
     rows, files, records, schemas, max_cursor = 0, [], [], [], None

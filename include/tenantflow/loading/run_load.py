@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from tenantflow.hooks.iceberg import IcebergHook
-from tenantflow.hooks.landing import LandingHook
+from tenantflow.catalog.hook import IcebergHook
+from tenantflow.landing.store import LandingHook
 from tenantflow.loading.commit import PlannedLoad
 from tenantflow.pii.pipeline import pipeline_policy, pipeline_secret, protect_rows
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 
-from tenantflow.hooks.guards import require_own_connection
+from tenantflow.isolation.guards import require_own_connection
 from tenantflow.pipeline_context import PipelineContext
 from tenantflow.processing import databricks_spec as spec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantflow.hooks.landing import LandingHook
+from tenantflow.landing.store import LandingHook
 from tenantflow.operators.base import PipelineStageOperator
 
 

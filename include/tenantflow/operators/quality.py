@@ -17,8 +17,8 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from tenantflow.hooks.landing import LandingHook
 from tenantflow.landing.integrity import DamagedBatch
+from tenantflow.landing.store import LandingHook
 from tenantflow.operators.base import PipelineStageOperator
 
 
@@ -32,7 +32,7 @@ class QualityCheckOperator(PipelineStageOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         import pyarrow as pa
 
-        from tenantflow.hooks.iceberg import IcebergHook
+        from tenantflow.catalog.hook import IcebergHook
         from tenantflow.quality.quarantine import split_batch
         from tenantflow.quality.runner import run_quality
         from tenantflow.quality.store import QualityStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenantflow.hooks.iceberg import IcebergHook
+from tenantflow.catalog.hook import IcebergHook
 from tenantflow.operators.base import PipelineStageOperator
 
 

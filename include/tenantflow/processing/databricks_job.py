@@ -24,7 +24,7 @@ log = logging.getLogger("tenantflow.databricks_job")
 
 
 def run(config: str, run_id: str, home: str) -> dict[str, Any]:
-    from tenantflow.hooks.iceberg import IcebergHook
+    from tenantflow.catalog.hook import IcebergHook
     from tenantflow.loading.run_load import load_run
     from tenantflow.pipeline_context import PipelineContext
     from tenantflow.processing.databricks_spec import parse_config

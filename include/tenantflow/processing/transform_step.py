@@ -11,9 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tenantflow import naming
-from tenantflow.hooks.guards import TenantIsolationError
-from tenantflow.hooks.landing import LandingHook
+from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.landing.batch import Manifest
+from tenantflow.landing.store import LandingHook
 
 if TYPE_CHECKING:
     from tenantflow.pipeline_context import PipelineContext

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tenantflow.config.models import CatalogSettings, SqlSource, Target
-from tenantflow.connectors.sql import read_sql
 from tenantflow.loading.arrow_types import iceberg_compatible
 from tenantflow.loading.iceberg_writer import write_batch
+from tenantflow.sources.sql import read_sql
 
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 UID = uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")

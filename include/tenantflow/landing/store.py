@@ -1,4 +1,9 @@
-"""Hook for the tenant's landing zone: stage extracted parts, publish a batch, read it back."""
+"""The landing store: the hook over one run's batch in the tenant's landing zone.
+
+Stage extracted parts, publish them as a batch (manifest last), publish derived batches, verify and
+read a batch back. Storage access (local or S3, through the landing store's AWS hook) is
+``landing.storage``; the batch layout and manifest are ``landing.batch``.
+"""
 
 from __future__ import annotations
 

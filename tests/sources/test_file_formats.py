@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from tenantflow.config.models import FilesSource
-from tenantflow.connectors.files import SourceFileError, read_files
+from tenantflow.sources.files import SourceFileError, read_files
 
 AVRO_SCHEMA = {
     "type": "record", "name": "Lab", "fields": [
@@ -100,7 +100,7 @@ def test_csv_options_only_for_csv():
 
 
 def test_reject_mode_keeps_good_rows_and_names_each_bad_one(tmp_path):
-    from tenantflow.connectors.bad_rows import BadRows
+    from tenantflow.sources.bad_rows import BadRows
 
     (tmp_path / "a.csv").write_text("id,amount\n1,10\n2,1;2;3\n3,abc\n4,4\n5\n6,6\n")
     bad = BadRows("reject")
@@ -116,7 +116,7 @@ def test_reject_mode_keeps_good_rows_and_names_each_bad_one(tmp_path):
 
 
 def test_reject_mode_row_numbers_count_skipped_lines(tmp_path):
-    from tenantflow.connectors.bad_rows import BadRows
+    from tenantflow.sources.bad_rows import BadRows
 
     (tmp_path / "a.csv").write_text("id,v\n1,a\n2\n3\n4,b\nx,c\n")
     bad = BadRows("reject")
@@ -127,7 +127,7 @@ def test_reject_mode_row_numbers_count_skipped_lines(tmp_path):
 
 
 def test_reject_mode_ndjson_malformed_lines(tmp_path):
-    from tenantflow.connectors.bad_rows import BadRows
+    from tenantflow.sources.bad_rows import BadRows
 
     (tmp_path / "a.json").write_text('{"id": 1}\n{"id": \n[1, 2]\n{"id": 4}\n')
     bad = BadRows("reject")
@@ -139,7 +139,7 @@ def test_reject_mode_ndjson_malformed_lines(tmp_path):
 
 
 def test_fail_mode_names_file_row_column_and_value(tmp_path):
-    from tenantflow.connectors.bad_rows import BadRowError
+    from tenantflow.sources.bad_rows import BadRowError
 
     (tmp_path / "a.csv").write_text("id,amount\n1,10\n2,12,5\n")
     with pytest.raises(BadRowError, match=r"a\.csv, row 2: expected 2 columns, found 3: '2,12,5'"):
@@ -150,7 +150,7 @@ def test_fail_mode_names_file_row_column_and_value(tmp_path):
 
 
 def test_too_many_rejected_rows_fails_the_extract(tmp_path):
-    from tenantflow.connectors.bad_rows import BadRows, TooManyRejectedRows
+    from tenantflow.sources.bad_rows import BadRows, TooManyRejectedRows
 
     (tmp_path / "a.csv").write_text("id\n1\nx\ny\nz\n")
     with pytest.raises(TooManyRejectedRows, match="more than max_rejected_rows=2"):
@@ -163,7 +163,7 @@ def test_rejected_rows_are_written_with_a_summary(tmp_path):
 
     import pyarrow.parquet as pq
 
-    from tenantflow.connectors.bad_rows import BadRows
+    from tenantflow.sources.bad_rows import BadRows
 
     bad = BadRows("reject")
     bad.add("s3://b/a.csv", 7, "not a valid int64", "x", "id")

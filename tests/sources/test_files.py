@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tenantflow.config.models import FilesSource
-from tenantflow.connectors.bad_rows import BadRowError
-from tenantflow.connectors.files import SourceFileError, read_files
+from tenantflow.sources.bad_rows import BadRowError
+from tenantflow.sources.files import SourceFileError, read_files
 
 
 def source(fmt: str, **kw) -> FilesSource:

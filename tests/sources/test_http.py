@@ -11,9 +11,8 @@ import pyarrow as pa
 import pytest
 
 from tenantflow.config.models import HttpSource
-from tenantflow.connectors.http import HttpAuth, HttpReader, HttpSourceError
-from tenantflow.hooks.guards import TenantIsolationError
-from tenantflow.hooks.http_source import HttpSourceHook
+from tenantflow.isolation.guards import TenantIsolationError
+from tenantflow.sources.http import HttpAuth, HttpReader, HttpSourceError, HttpSourceHook
 
 ITEMS = [{"id": i, "name": f"item {i}", "price": {"amount": i * 1.5, "currency": "EUR"}} for i in range(1, 26)]
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tenantflow.connectors.bad_rows import BadRows
+from tenantflow.sources.bad_rows import BadRows
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -1,4 +1,8 @@
-"""Hook for the tenant's Iceberg tables: only the tenant's own catalog namespace is reachable."""
+"""The catalog hook: the tenant's Iceberg tables, only in the tenant's own namespaces.
+
+The catalog is opened from the platform's catalog settings; its credentials come from the tenant's
+catalog connection (``catalog.connection``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tenantflow import naming
 from tenantflow.catalog.catalogs import open_catalog
-from tenantflow.hooks.guards import TenantIsolationError
+from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.loading import state
 from tenantflow.pipeline_context import PipelineContext
 

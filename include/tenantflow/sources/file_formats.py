@@ -1,48 +1,26 @@
-"""File sources: local paths or s3:// URIs with glob patterns; CSV, JSON (NDJSON or array), Parquet, Avro.
+"""File formats of a files source: CSV, JSON (NDJSON or array), Parquet, Avro, each a reader in ``READERS``.
 
-Each format is a reader in ``READERS``; all of them stream bounded Arrow tables. Declared
-``column_types`` are applied to every table, and malformed rows go to the extract's ``BadRows``
-(fail at once, or rejected with reasons: ``on_bad_rows``).
+Every reader streams bounded Arrow tables from an open pyarrow filesystem; malformed rows go to the
+extract's ``BadRows`` (fail at once, or rejected with reasons: ``on_bad_rows``).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import glob
 import json
-import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tenantflow.config.models import FilesSource
-from tenantflow.connectors.bad_rows import BadRowError, BadRows, TooManyRejectedRows
-from tenantflow.connectors.column_types import apply_column_types
-from tenantflow.landing.storage import filesystem
+from tenantflow.sources.bad_rows import BadRowError, BadRows
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-log = logging.getLogger(__name__)
 NDJSON_FALLBACK_BATCH = 50_000
 
 
 class SourceFileError(ValueError):
     """A source file cannot be read; the message names the file and the problem."""
-
-
-def list_files(pattern: str, s3_options: dict[str, Any] | None = None) -> list[str]:
-    """Files matching ``pattern`` (sorted, so loads are deterministic)."""
-    if not pattern.startswith("s3://"):
-        return sorted(p for p in glob.glob(pattern, recursive=True) if not p.endswith("/"))
-    from pyarrow import fs as pafs
-
-    fs, path = filesystem(pattern, s3_options)
-    prefix = path.split("*", 1)[0].split("?", 1)[0].rsplit("/", 1)[0]
-    try:
-        infos = fs.get_file_info(pafs.FileSelector(prefix, recursive=True, allow_not_found=True))
-    except OSError as exc:
-        raise SourceFileError(f"cannot list {pattern!r}: {exc}") from exc
-    return sorted(f"s3://{i.path}" for i in infos if i.type == pafs.FileType.File and fnmatch.fnmatch(i.path, path))
 
 
 # --------------------------------------------------------------------------- format readers
@@ -59,7 +37,7 @@ def _read_parquet(fs: Any, path: str, uri: str, source: FilesSource, bad_rows: B
 
 
 def _read_avro(fs: Any, path: str, uri: str, source: FilesSource, bad_rows: BadRows) -> Iterator[pa.Table]:
-    from tenantflow.connectors.avro import read_avro
+    from tenantflow.sources.avro import read_avro
 
     with fs.open_input_file(path) as handle:
         yield from read_avro(handle)
@@ -168,56 +146,3 @@ def _from_records(records: list[dict], source: FilesSource) -> pa.Table:
 READERS: dict[str, Callable[..., Iterator[pa.Table]]] = {
     "csv": _read_csv, "json": _read_json, "parquet": _read_parquet, "avro": _read_avro,
 }
-
-
-def read_file(
-    uri: str, source: FilesSource, s3_options: dict[str, Any] | None = None, bad_rows: BadRows | None = None
-) -> Iterator[pa.Table]:
-    import pyarrow as pa
-
-    bad_rows = bad_rows if bad_rows is not None else BadRows(source.on_bad_rows, source.max_rejected_rows)
-    fs, path = filesystem(uri, s3_options)
-    first_row, already_bad = 1, bad_rows.count
-    try:
-        for table in READERS[source.format](fs, path, uri, source, bad_rows):
-            rows = table.num_rows
-            if source.column_types:
-                # rows the reader skipped are not in the table: number the others as in the file
-                skipped = sorted(r.row for r in bad_rows.rows[already_bad:] if r.row is not None)
-                table = apply_column_types(table, source.column_types, file=uri, first_row=first_row,
-                                           bad_rows=bad_rows, skipped=skipped)
-            first_row += rows
-            yield table
-    except (BadRowError, TooManyRejectedRows, SourceFileError):
-        raise
-    except (pa.ArrowInvalid, json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        hint = ("; declare the column in `column_types` to have the offending rows named (or rejected)"
-                if "conversion error" in str(exc) or "changed from" in str(exc) else "")
-        raise SourceFileError(f"{uri}: cannot read as {source.format}: {exc}{hint}") from exc
-    except OSError as exc:
-        raise SourceFileError(f"{uri}: cannot open: {exc}") from exc
-
-
-def matching_files(pattern: str, s3_options: dict[str, Any] | None = None) -> list[str]:
-    files = list_files(pattern, s3_options)
-    if not files:
-        raise SourceFileError(f"no files match {pattern!r}; check source.path")
-    return files
-
-
-def read_files(
-    pattern: str,
-    source: FilesSource,
-    s3_options: dict[str, Any] | None = None,
-    files: list[str] | None = None,
-    bad_rows: BadRows | None = None,
-) -> Iterator[pa.Table]:
-    """Rows of every file matching ``pattern`` (or of ``files``, already chosen from those matches)."""
-    bad_rows = bad_rows if bad_rows is not None else BadRows(source.on_bad_rows, source.max_rejected_rows)
-    for uri in matching_files(pattern, s3_options) if files is None else files:
-        rows, rejected = 0, bad_rows.count
-        for table in read_file(uri, source, s3_options, bad_rows):
-            rows += table.num_rows
-            yield table
-        log.info("read %d rows from %s%s", rows, uri,
-                 f" ({bad_rows.count - rejected} rejected)" if bad_rows.count > rejected else "")

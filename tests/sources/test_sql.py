@@ -11,9 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from tenantflow.config.models import SqlSource
-from tenantflow.connectors.sql import read_sql
-from tenantflow.hooks.guards import TenantIsolationError
-from tenantflow.hooks.sql_source import TenantSqlHook
+from tenantflow.isolation.guards import TenantIsolationError
+from tenantflow.sources.sql import SqlSourceHook, read_sql
 
 ROWS = [
     (1, "Zoë Müller", Decimal("10.50"), "2026-11-01 10:00:00"),
@@ -105,13 +104,16 @@ def test_batches_are_bounded(tmp_path):
 def test_hook_resolves_the_tenants_own_airflow_connection(monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW_CONN_FINANCE__PG", json.dumps(
         {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "postgres"}))
-    url = TenantSqlHook(tenant_id="finance", connection_id="finance__pg").sqlalchemy_url()
+    hook = SqlSourceHook(tenant_id="finance", connection_id="finance__pg")
+    url = hook.url_text()
     assert url == "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    assert hook.adbc_uri() == "postgresql://postgres@127.0.0.1:5432/postgres", "libpq URI for the ADBC fast path"
+    assert hook.get_records("SELECT 1") == [(1,)], "DbApiHook's own API works on a tenant source"
 
 
 def test_hook_refuses_another_tenants_connection():
     with pytest.raises(TenantIsolationError, match="tenant 'finance' may not use connection 'retail__erp'"):
-        TenantSqlHook(tenant_id="finance", connection_id="retail__erp")
+        SqlSourceHook(tenant_id="finance", connection_id="retail__erp")
 
 
 @pytest.mark.parametrize(
@@ -123,10 +125,10 @@ def test_hook_refuses_another_tenants_connection():
 def test_unreachable_source_is_retryable_and_names_connection_and_server(monkeypatch, conn_uri, server):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from tenantflow.connectors.source_errors import SourceUnavailable
+    from tenantflow.sources.errors import SourceUnavailable
 
     monkeypatch.setenv("AIRFLOW_CONN_FINANCE__DOWN", conn_uri)
-    hook = TenantSqlHook(tenant_id="finance", connection_id="finance__down")
+    hook = SqlSourceHook(tenant_id="finance", connection_id="finance__down")
     source = SqlSource(kind="sql", connection_id="finance__down", table="orders")
     with pytest.raises(SourceUnavailable) as caught:
         list(hook.read(source, cursor=None, watermark=None))
@@ -140,7 +142,7 @@ def test_missing_table_fails_at_once_naming_the_table(monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
     monkeypatch.setenv("AIRFLOW_CONN_FINANCE__PG", "postgres://postgres@127.0.0.1:5432/test")
-    hook = TenantSqlHook(tenant_id="finance", connection_id="finance__pg")
+    hook = SqlSourceHook(tenant_id="finance", connection_id="finance__pg")
     source = SqlSource(kind="sql", connection_id="finance__pg", table="no_such_table_tf")
     with pytest.raises(AirflowFailException, match=r"'finance__pg' \(postgresql at 127\.0\.0\.1:5432/test\) "
                                                    r"rejected the read: .*no_such_table_tf"):

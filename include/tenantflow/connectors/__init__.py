@@ -1,1 +1,0 @@
-"""Source connectors: each yields pyarrow Tables in bounded batches."""

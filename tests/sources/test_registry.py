@@ -1,0 +1,62 @@
+"""The source registry: every config kind has a hook, each a subclass of the fitting Airflow hook, each guarded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import typing
+
+import pytest
+from pydantic import TypeAdapter
+
+from tenantflow.config.models import FilesSource, HttpSource, Source, SqlSource
+from tenantflow.isolation.guards import TenantIsolationError
+from tenantflow.sources.registry import SOURCE_HOOKS, source_hook
+
+SOURCES = {
+    "sql": {"kind": "sql", "connection_id": "retail__erp", "table": "orders"},
+    "files": {"kind": "files", "connection_id": "retail__drops", "path": "s3://b/*.csv", "format": "csv"},
+    "http": {"kind": "http", "connection_id": "retail__api", "path": "/orders"},
+}
+
+
+def _config_kinds() -> set[str]:
+    union = typing.get_args(Source)[0]
+    return {typing.get_args(model.model_fields["kind"].annotation)[0] for model in typing.get_args(union)}
+
+
+def test_every_config_kind_has_a_hook():
+    assert set(SOURCE_HOOKS) == _config_kinds() == set(SOURCES)
+
+
+@pytest.mark.parametrize(("kind", "provider_hook", "model"), [
+    ("sql", "airflow.providers.common.sql.hooks.sql:DbApiHook", SqlSource),
+    ("files", "airflow.providers.amazon.aws.hooks.base_aws:AwsBaseHook", FilesSource),
+    ("http", "airflow.providers.http.hooks.http:HttpHook", HttpSource),
+])
+def test_each_kind_gets_its_provider_hook_on_the_tenants_connection(kind, provider_hook, model):
+    from importlib import import_module
+
+    module, _, name = provider_hook.partition(":")
+    source = TypeAdapter(Source).validate_python(SOURCES[kind])
+    assert isinstance(source, model)
+    hook = source_hook("retail", source)
+    assert isinstance(hook, getattr(import_module(module), name))
+    assert (hook.tenant_id, hook.connection_id) == ("retail", SOURCES[kind]["connection_id"])
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+def test_each_kind_refuses_another_tenants_connection(kind):
+    source = TypeAdapter(Source).validate_python({**SOURCES[kind], "connection_id": "finance__secret"})
+    with pytest.raises(TenantIsolationError, match="tenant 'retail' may not use connection 'finance__secret'"):
+        source_hook("retail", source)
+
+
+def test_the_registry_imports_no_provider_hook_until_asked():
+    probe = ("import sys; import tenantflow.operators.extract, tenantflow.sources.registry; "
+             "print([m for m in ('boto3', 'botocore', 'airflow.providers.amazon.aws.hooks.base_aws', "
+             "'airflow.providers.http.hooks.http', 'airflow.providers.common.sql.hooks.sql', "
+             "'tenantflow.sources.sql', 'tenantflow.sources.files', 'tenantflow.sources.http') "
+             "if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
