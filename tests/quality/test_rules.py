@@ -175,3 +175,53 @@ def test_duckdb_profile_matches_the_exact_profile(batch, landed):
             if stat in row:
                 assert scanned[column][stat] == pytest.approx(row[stat]), (column, stat)
     assert not any(r["distinct_approx"] for r in scanned.values())  # low cardinality: counted exactly
+
+
+@pytest.fixture(scope="module")
+def awkward() -> pa.Table:
+    """Values where engines tend to differ: NaN, nulls, keys above 2^53, decimals, zoned timestamps."""
+    import decimal
+
+    top = 2**64 - 1
+    zone = dt.timezone(dt.timedelta(hours=2))
+    return pa.table({
+        "key": pa.array([top, top - 1, top, None, 2**53 + 1, 2**53], pa.uint64()),
+        "ratio": pa.array([0.5, float("nan"), float("nan"), None, 1.5, 0.1]),
+        "price": pa.array([decimal.Decimal(v) if v else None for v in ("1.10", "2.00", "2.00", None, "9.99", "0.01")],
+                          pa.decimal128(10, 2)),
+        "at": pa.array([dt.datetime(2026, 1, 1, h, tzinfo=zone) for h in (1, 2, 2, 3, 4, 5)],
+                       pa.timestamp("us", tz="Europe/Paris")),
+        "code": pa.array(["a1", "b2", "b2", None, "zz", "a1"]),
+    })
+
+
+AWKWARD = [
+    ({"rule": "unique", "column": "key"}, 2),
+    ({"rule": "unique", "columns": ["ratio", "price"]}, 2),  # NaN equals NaN, nulls equal nulls
+    ({"rule": "unique", "columns": ["at"]}, 2),
+    ({"rule": "unique", "columns": ["code", "ratio"]}, 2),
+    ({"rule": "range", "column": "ratio", "max": 1}, 3),  # NaN is outside every range
+    ({"rule": "range", "column": "ratio", "min": 0.2}, 1),
+    ({"rule": "range", "column": "price", "min": 1, "max": 5}, 2),
+    ({"rule": "not_null", "column": "ratio"}, 1),  # NaN is a value, not a null
+    ({"rule": "condition", "expression": "ratio <= 1"}, 3),
+    ({"rule": "condition", "expression": "ratio != 0.5"}, 1),
+    ({"rule": "accepted_values", "column": "code", "values": ["a1", "b2"]}, 1),
+    ({"rule": "accepted_values", "column": "key", "values": [2**53, 2**53 + 1]}, 3),
+    ({"rule": "regex", "column": "code", "pattern": "^[a-b]"}, 1),
+]
+
+
+@pytest.mark.parametrize(("rule", "flagged"), AWKWARD, ids=[f"{c[0]['rule']}-{i}" for i, c in enumerate(AWKWARD)])
+def test_quarantine_masks_flag_exactly_the_rows_duckdb_counted(awkward, tmp_path, rule, flagged):
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    pq.write_table(awkward, tmp_path / "part-00000.parquet")
+    landed = ds.dataset(str(tmp_path / "part-00000.parquet"), format="parquet")
+    rules = RULES.validate_python([{**rule, "severity": "quarantine"}])
+    for data in (awkward, landed):
+        report = run_quality(data, rules, suite_name="t", now=NOW)
+        (outcome,) = report.outcomes
+        assert (outcome.engine, outcome.unexpected_count) == ("duckdb", flagged), report.summary()
+        assert pa.compute.sum(report.quarantine_masks[0]).as_py() == flagged
