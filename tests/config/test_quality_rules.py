@@ -140,6 +140,7 @@ RE2_CASES = [
     (r"(\w)\1", "a back-reference"), (r"(?P<n>a)(?P=n)", "a back-reference"), (r"(?>ab)", "an atomic group"),
     (r"a*+b", "a possessive quantifier"), (r"(a)?(?(1)b|c)", "a conditional group"), (r"(?x) a b", "(?x)"),
     (r"abc\Z", r"\Z"), (r"(?a)\w", "(?a)"), (r"(?x:a b)", "scoped flag"),
+    (r"caf\u00e9", r"escape \u"), (r"\N{EM DASH}", r"escape \N"), (r"a\\u", None), (r"\xe9", None),
 ]
 
 

@@ -123,7 +123,17 @@ def re2_unsupported(pattern: str) -> str | None:
 
     tree = sre_parse.parse(pattern)
     flags = next((name for flag, name in _RE2_FLAGS.items() if tree.state.flags & flag), None)
-    return flags or _re2_walk(tree)
+    return flags or _re2_escapes(pattern) or _re2_walk(tree)
+
+
+def _re2_escapes(pattern: str) -> str | None:
+    """Escapes Python's parser turns into plain characters but RE2 lacks: \\uXXXX, \\UXXXXXXXX, \\N{name}."""
+    escaped = False
+    for char in pattern:
+        if escaped and char in "uUN":
+            return f"the escape \\{char} (use \\xHH or the character itself)"
+        escaped = not escaped and char == "\\"
+    return None
 
 
 def _re2_walk(node: Any) -> str | None:
