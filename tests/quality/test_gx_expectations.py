@@ -93,3 +93,18 @@ def test_data_docs_go_to_s3(bucket):
     keys = {o["Key"] for o in bucket.list_objects_v2(Bucket="acme-retail-docs")["Contents"]}
     assert "raw/_quality_docs/retail__products/run=2/index.html" in keys
     assert any("/validations/" in k for k in keys)
+
+
+def test_only_the_newest_runs_keep_their_data_docs(tmp_path, monkeypatch):
+    import os
+
+    from tenantflow.quality import gx_expectations
+
+    monkeypatch.setattr(gx_expectations, "DOCS_KEPT", 2)
+    root = tmp_path / "_quality_docs" / "retail__products"
+    checks = [c for c in MIXED if getattr(c, "gx", None) == "expect_column_mean_to_be_between"]
+    for run in range(4):
+        run_quality(BATCH, checks, "retail__products", docs_root=str(root / f"run={run}"))
+        index = root / f"run={run}" / "index.html"
+        os.utime(index, ns=(run * 10**9, run * 10**9))  # written one second apart, oldest first
+    assert sorted(p.name for p in root.iterdir()) == ["run=2", "run=3"]

@@ -11,6 +11,8 @@ built in a temporary folder and copied to ``docs_root`` (under the tenant's land
 S3, through the landing storage functions); the returned URI of ``index.html`` is what the task
 logs and records. Results are requested without samples of unexpected values
 (``partial_unexpected_count: 0``), so neither the outcomes nor the Data Docs show row values.
+A site is about 4 MB (GX's fonts and scripts), so only the newest ``DOCS_KEPT`` runs' sites of a
+DAG are kept: writing one deletes the older ones beyond that.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 SITE = "tenantflow"
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
 TABLE_LEVEL = "expect_table_"
+DOCS_KEPT = 30
 
 
 @dataclass(frozen=True)
@@ -106,4 +109,27 @@ def _publish(site: Path, docs_root: str, kms_key_id: str | None) -> str | None:
         make_dirs(target.rsplit("/", 1)[0])
         write_bytes(target, path.read_bytes(), kms_key_id)
     index = join(docs_root, "index.html")
+    _prune(docs_root.rstrip("/").rsplit("/", 1)[0], keep=DOCS_KEPT)
     return index if index.startswith("s3://") else Path(index).resolve().as_uri()
+
+
+def _prune(runs_root: str, keep: int) -> None:
+    """Delete the Data Docs sites under ``runs_root`` (one folder per run) beyond the newest ``keep``,
+    newest by the time their index.html was written. Best effort: a failure leaves them for next time."""
+    from pyarrow import fs as pafs
+
+    from tenantflow.landing.storage import filesystem, join, remove_dir
+
+    try:
+        fs, path = filesystem(runs_root)
+        runs = [i.base_name for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+                if i.type == pafs.FileType.Directory]
+        if len(runs) <= keep:
+            return
+        written = fs.get_file_info([f"{path}/{run}/index.html" for run in runs])
+        ordered = sorted(zip(runs, written, strict=True), key=lambda r: r[1].mtime_ns or 0, reverse=True)
+        for run, _ in ordered[keep:]:
+            remove_dir(join(runs_root, run))
+        log.info("deleted the GX Data Docs of %d older run(s) under %s", len(ordered) - keep, runs_root)
+    except OSError:
+        log.warning("could not prune the GX Data Docs under %s", runs_root, exc_info=True)
