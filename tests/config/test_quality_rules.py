@@ -165,3 +165,27 @@ def test_a_regex_re2_cannot_run_is_a_config_error(config_tree):
     error = error_of(config_tree, "- rule: regex\n  column: sku\n  pattern: '(\\w)\\1'\n", 12)
     assert error.field == "quality.0.pattern"
     assert "uses a back-reference, which RE2" in error.message, error
+
+
+def test_gx_columns_outside_a_stated_schema_are_errors_at_their_line(config_tree):
+    error = error_of(config_tree, """
+        - rule: schema
+          columns: {sku: string, price: float}
+          exact: true
+        - gx: expect_column_value_lengths_to_be_between
+          kwargs:
+            min_value: 9
+            column: skuu
+    """, 16)
+    assert error.field == "quality.1.kwargs.column", error
+    assert "column 'skuu' is not in the pipeline's schema (did you mean 'sku'?" in error.message, error
+
+
+def test_gx_columns_are_not_checked_without_an_exact_schema():
+    from tenantflow.config.models import QualityChecks
+
+    checks = TypeAdapter(QualityChecks).validate_python([
+        {"rule": "schema", "columns": {"sku": "string"}},
+        {"gx": "expect_column_values_to_be_unique", "kwargs": {"column": "anything"}},
+    ])
+    assert checks[1].columns == ("anything",)

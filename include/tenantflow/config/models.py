@@ -271,6 +271,7 @@ from tenantflow.config.quality_rules import (  # noqa: E402
     NotNullRule,
     Profiling,
     QualityCheck,
+    QualityChecks,
     QualityRule,
     RangeRule,
     RegexRule,
@@ -282,8 +283,8 @@ from tenantflow.config.quality_rules import (  # noqa: E402
 
 __all__ = [
     "AcceptedValuesRule", "AnomalyRule", "ConditionRule", "DuplicatesRule", "FreshnessRule", "GxExpectation",
-    "NotNullRule", "Profiling", "QualityCheck", "QualityRule", "RangeRule", "RegexRule", "RowCountRule",
-    "SchemaRule", "Severity", "UniqueRule",
+    "NotNullRule", "Profiling", "QualityCheck", "QualityChecks", "QualityRule", "RangeRule", "RegexRule",
+    "RowCountRule", "SchemaRule", "Severity", "UniqueRule",
 ]
 
 
@@ -356,7 +357,7 @@ class PipelineConfig(Model):
     schedule: Schedule | None = None
     source: Source
     incremental: Incremental | None = None
-    quality: tuple[QualityCheck, ...] = Field(
+    quality: QualityChecks = Field(
         default=(), description="tenantflow rules (`rule:`, judged by DuckDB) and Great Expectations "
                                 "expectations (`gx:` + `kwargs:`, run by GX).")
     transform: Transform | None = Field(

@@ -17,7 +17,7 @@ import difflib
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from tenantflow.config import gx_catalogue
 from tenantflow.config.durations import duration_seconds, is_duration
@@ -274,11 +274,12 @@ QualityRule = Annotated[
 
 
 class KwargError(ValueError):
-    """A wrong key inside ``kwargs``: the config error points at that key's line, not at ``kwargs:``."""
+    """A wrong value below the validated field: the config error points at ``path`` inside it (e.g. the
+    key inside ``kwargs``), not at the field's first line."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str | int, message: str, *, path: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
-        self.key = key
+        self.path = (*path, key)
 
 
 class GxExpectation(BaseModel):
@@ -363,6 +364,31 @@ QualityCheck = Annotated[
     Discriminator(rule_or_gx),
 ]
 """One item of a pipeline's ``quality:`` list: a tenantflow rule (``rule:``) or a GX expectation (``gx:``)."""
+
+
+def gx_columns_in_schema(checks: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Where the pipeline states its columns (a ``schema`` rule with ``exact: true``), every column a GX
+    expectation names must be one of them: a typo is a config error, not a failed run."""
+    known = {c for check in checks if getattr(check, "rule", None) == "schema" and check.exact for c in check.columns}
+    if not known:
+        return checks
+    for index, check in enumerate(checks):
+        if not isinstance(check, GxExpectation):
+            continue
+        for key in ("column", "column_A", "column_B", "column_list"):
+            named = check.kwargs.get(key)
+            for column in [named] if isinstance(named, str) else named or []:
+                if isinstance(column, str) and column not in known:
+                    close = difflib.get_close_matches(column, sorted(known), n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    raise KwargError(key, f"column {column!r} is not in the pipeline's schema ({hint}the `schema` "
+                                          f"rule with `exact: true` lists {', '.join(sorted(known))})",
+                                     path=(index, "kwargs"))
+    return checks
+
+
+QualityChecks = Annotated[tuple[QualityCheck, ...], AfterValidator(gx_columns_in_schema)]
+"""A pipeline's ``quality:`` list."""
 
 
 class Profiling(BaseModel):

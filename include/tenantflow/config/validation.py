@@ -44,9 +44,9 @@ def _to_config_error(
         fb_line, fb_column, fb_found = locate(fallback.text, ("defaults", *_defaults_section(model), *loc))
         if fb_found:
             line, column, path = fb_line, fb_column, fallback.path
-    if (key := _kwarg_key(err)) is not None and found:  # point at the wrong key inside the mapping
-        line, column, found = locate(document.text, (*loc, key))
-        loc = (*loc, key)
+    if (below := _below(err)) and found:  # point at the wrong value inside the field
+        line, column, found = locate(document.text, (*loc, *below))
+        loc = (*loc, *below)
     field = ".".join(str(step) for step in loc)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "missing":
@@ -59,11 +59,11 @@ def _to_config_error(
     return ConfigError(path, line, column, field, message, _hint(model, data, err, loc))
 
 
-def _kwarg_key(err: Any) -> str | None:
+def _below(err: Any) -> tuple[str | int, ...]:
     from tenantflow.config.quality_rules import KwargError
 
     error = (err.get("ctx") or {}).get("error")
-    return error.key if isinstance(error, KwargError) else None
+    return error.path if isinstance(error, KwargError) else ()
 
 
 def _sql_error(err: Any) -> Any:
