@@ -53,3 +53,11 @@ def test_a_bad_number_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__TENANTFLOW__SMTP_PORT", "twenty-five")
     with pytest.raises(ValueError, match=r"\[tenantflow\] smtp_port = 'twenty-five' is not a whole number"):
         settings.int_setting("smtp_port", 25)
+
+
+def test_no_other_module_reads_the_environment() -> None:
+    package = Path(settings.__file__).parent
+    readers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                     if p.name != "settings.py" and "demo" not in p.parts
+                     and ("os.environ.get" in p.read_text() or "os.getenv" in p.read_text()))
+    assert readers == [], f"read settings through tenantflow.settings, not os.environ: {readers}"

@@ -190,8 +190,7 @@ def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.catalog.catalogs import open_catalog
     from tenantflow.config.loader import load_tenant
-    from tenantflow.quality.store import QualityStore
-    from tenantflow.quality.trend import last_runs, table_lines
+    from tenantflow.quality.store import QualityStore, last_runs, table_lines
 
     try:
         bundle = load_tenant(settings.config_dir, args.tenant)

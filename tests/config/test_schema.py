@@ -108,3 +108,10 @@ def test_unknown_tenant_field_is_a_schema_error(schemas: dict[str, dict], defaul
     document["quotas"]["pool_slot"] = document["quotas"].pop("pool_slots")
     errors = _errors(schemas["tenant"], document)
     assert any("pool_slot" in e for e in errors), errors
+
+
+def test_gx_expectations_are_checked_by_name_in_the_schema(schemas: dict[str, dict], orders: dict) -> None:
+    valid = {"gx": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "sku", "max_value": 9}}
+    assert _errors(schemas["pipeline"], {**orders, "quality": [valid]}) == []
+    errors = _errors(schemas["pipeline"], {**orders, "quality": [{**valid, "gx": "expect_sku_to_be_nice"}]})
+    assert errors and all(e.startswith("quality.0") for e in errors), errors

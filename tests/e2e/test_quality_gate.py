@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
 import pytest
 
 from conftest import run_cli
@@ -47,6 +51,11 @@ def test_warning_rule_failure_still_loads(gated_tree):
     result = run_dag("retail__products", "2026-11-23", env=gated_tree)
     output = result.stdout + result.stderr
     assert "[WARN] accepted_values(category) severity=warn" in output
+    assert "[PASS] gx:expect_column_value_lengths_to_be_between(sku) severity=warn engine=gx" in output
     assert "state=success" in output
+    link = re.search(r"GX Data Docs of this run: (file://\S+/index.html)", output)
+    assert link, "the task log links the run's GX Data Docs"
+    index = Path(unquote(urlparse(link.group(1)).path))
+    assert index.is_file() and "_quality_docs" in index.parts and "retail__products" in index.parts
     table = open_table("retail.products", home=gated_tree["TENANTFLOW_HOME"])
     assert table.scan().to_arrow().num_rows > 0

@@ -108,7 +108,8 @@ def test_a_retried_quality_task_adds_nothing(quarantined, monkeypatch):
     # the XCom summary carries counts only: no SKU, timestamp or other row value of the batch
     assert "SKU-" not in json.dumps(summary) and "2026-" not in json.dumps(summary)
     assert set(summary) == {"rows", "score", "passed", "failed_error", "failed_warn", "failed_quarantine", "rules",
-                            "quarantined_rows"}
+                            "quarantined_rows", "data_docs"}
+    assert summary["data_docs"] is None  # sales lists no GX expectation: no GX run, no Data Docs
 
 
 def test_results_are_recorded_with_the_documented_score(quarantined):

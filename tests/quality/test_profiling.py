@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 
 from quality.catalog_fixture import quality_store
+from quality.second_opinion import exact_profile
 from tenantflow.config.models import Profiling
-from tenantflow.quality.profiling import profile_batch
+from tenantflow.quality.runner import run_quality
 
 
 @pytest.fixture
@@ -25,8 +26,22 @@ BATCH = pa.table({
 })
 
 
+def profile_batch(data: pa.Table, settings: Profiling) -> list[dict]:
+    """The profile the quality task records: computed in the DuckDB scan of the batch."""
+    return run_quality(data, [], "t", profiling=settings).profile
+
+
 def by_column(profile):
     return {row["column"]: row for row in profile}
+
+
+@pytest.mark.parametrize("settings", [Profiling(), Profiling(top_values_max_distinct=3), Profiling(top_values=1)])
+def test_the_scan_profile_equals_the_exact_profile(settings):
+    exact = exact_profile(BATCH, settings)
+    profile = by_column(profile_batch(BATCH, settings))
+    assert profile.keys() == exact.keys()
+    for column, row in exact.items():
+        assert {k: profile[column][k] for k in row} == pytest.approx(row), column
 
 
 def test_statistics_per_column():

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from tenantflow.config.models import CatalogSettings
-from tenantflow.quality.quarantine_retention import expire_quarantine
+from tenantflow.quality.quarantine import expire_quarantine
 from tenantflow.quality.store import QualityStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -75,3 +75,21 @@ def test_an_empty_batch_skips_column_rules_but_checks_row_count():
     by_rule = {o.rule: o for o in report.outcomes}
     assert by_rule["not_null(id)"].success and "skipped" in by_rule["not_null(id)"].detail
     assert not by_rule["row_count"].success
+
+
+def test_a_rule_duckdb_cannot_compute_fails_alone_without_quoting_values():
+    import pyarrow as pa
+
+    batch = pa.table({"id": [1, 2, None], "code": ["secret-a", "secret-b", "secret-c"]})
+    rules = RULES.validate_python([
+        {"rule": "condition", "expression": "code > 5"},  # text against a number: DuckDB cannot cast
+        {"rule": "not_null", "column": "id"},
+        {"rule": "range", "column": "id", "max": 1, "severity": "quarantine"},
+    ])
+    report = run_quality(batch, rules, suite_name="t")
+    broken, not_null, in_range = report.outcomes
+    assert not broken.success and broken.detail.startswith("could not evaluate: ") and "secret" not in broken.detail
+    assert broken.engine == "duckdb" and broken.unexpected_count is None
+    assert (not_null.success, not_null.unexpected_count) == (False, 1)  # the other rules keep their verdicts
+    assert (in_range.success, in_range.unexpected_count) == (False, 1)
+    assert list(report.quarantine_masks) == [2]

@@ -267,8 +267,11 @@ from tenantflow.config.quality_rules import (  # noqa: E402
     ConditionRule,
     DuplicatesRule,
     FreshnessRule,
+    GxExpectation,
     NotNullRule,
     Profiling,
+    QualityCheck,
+    QualityChecks,
     QualityRule,
     RangeRule,
     RegexRule,
@@ -279,8 +282,9 @@ from tenantflow.config.quality_rules import (  # noqa: E402
 )
 
 __all__ = [
-    "AcceptedValuesRule", "AnomalyRule", "ConditionRule", "DuplicatesRule", "FreshnessRule", "NotNullRule",
-    "Profiling", "QualityRule", "RangeRule", "RegexRule", "RowCountRule", "SchemaRule", "Severity", "UniqueRule",
+    "AcceptedValuesRule", "AnomalyRule", "ConditionRule", "DuplicatesRule", "FreshnessRule", "GxExpectation",
+    "NotNullRule", "Profiling", "QualityCheck", "QualityChecks", "QualityRule", "RangeRule", "RegexRule",
+    "RowCountRule", "SchemaRule", "Severity", "UniqueRule",
 ]
 
 
@@ -353,7 +357,9 @@ class PipelineConfig(Model):
     schedule: Schedule | None = None
     source: Source
     incremental: Incremental | None = None
-    quality: tuple[QualityRule, ...] = ()
+    quality: QualityChecks = Field(
+        default=(), description="tenantflow rules (`rule:`, judged by DuckDB) and Great Expectations "
+                                "expectations (`gx:` + `kwargs:`, run by GX).")
     transform: Transform | None = Field(
         default=None, description="Spark SQL over the landed batch (relation `batch`) and lookup tables."
     )

@@ -44,6 +44,9 @@ def _to_config_error(
         fb_line, fb_column, fb_found = locate(fallback.text, ("defaults", *_defaults_section(model), *loc))
         if fb_found:
             line, column, path = fb_line, fb_column, fallback.path
+    if (below := _below(err)) and found:  # point at the wrong value inside the field
+        line, column, found = locate(document.text, (*loc, *below))
+        loc = (*loc, *below)
     field = ".".join(str(step) for step in loc)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "missing":
@@ -54,6 +57,13 @@ def _to_config_error(
     if sql_error is not None and found:
         return _sql_config_error(document, loc, message, sql_error)
     return ConfigError(path, line, column, field, message, _hint(model, data, err, loc))
+
+
+def _below(err: Any) -> tuple[str | int, ...]:
+    from tenantflow.config.quality_rules import KwargError
+
+    error = (err.get("ctx") or {}).get("error")
+    return error.path if isinstance(error, KwargError) else ()
 
 
 def _sql_error(err: Any) -> Any:
@@ -88,7 +98,7 @@ def _clean_loc(data: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
     fresh = True  # just descended into ``node``: pydantic puts a union's tag right here, once
     for step in loc:
         if isinstance(node, dict):
-            if fresh and any(node.get(key) == step for key in _DISCRIMINATORS):
+            if fresh and (any(node.get(key) == step for key in _DISCRIMINATORS) or (step == "gx" and "gx" in node)):
                 fresh = False
                 continue  # the tag pydantic adds for the chosen union member
             fresh = True
@@ -123,6 +133,8 @@ def _hint(model: type[BaseModel], data: Any, err: Any, loc: tuple[str | int, ...
         expected = [t.strip(" '") for t in str(err.get("ctx", {}).get("expected_tags", "")).split(",")]
         close = difflib.get_close_matches(str(err.get("ctx", {}).get("tag", "")), expected, n=1)
         return f"did you mean {close[0]!r}?" if close else ""
+    if kind == "union_tag_not_found" and loc and loc[0] == "quality":
+        return "start the item with `rule:` (a tenantflow rule) or `gx:` (a Great Expectations expectation)"
     expected = {"string": "a text", "int": "an integer", "float": "a number", "bool": "a true/false"}
     if kind in ("string_type", "int_type", "float_type", "bool_type", "int_parsing", "float_parsing", "bool_parsing"):
         return f"expected {expected[kind.split('_')[0]]} value"
@@ -157,7 +169,8 @@ def _resolve(annotation: Any, node: Any) -> Any:
         if origin is typing.Annotated:
             annotation = typing.get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
-            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            members = [typing.get_args(arg)[0] if typing.get_origin(arg) is typing.Annotated else arg
+                       for arg in typing.get_args(annotation) if arg is not type(None)]  # tagged members
             models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             chosen = _by_tag(models, node) if len(models) > 1 else (models or members)[0]
             if chosen is None:
@@ -173,6 +186,8 @@ def _by_tag(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
     if not isinstance(node, dict):
         return None
     for model in models:
+        if "gx" in node and "rule" not in node and "gx" in model.model_fields:  # a GX expectation item
+            return model
         for key in _DISCRIMINATORS:
             field = model.model_fields.get(key)
             if field is not None and node.get(key) in typing.get_args(field.annotation):

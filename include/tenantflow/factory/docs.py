@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tenantflow.pipeline_context import PipelineContext
-from tenantflow.quality.expectations import describe
+from tenantflow.quality.report import describe
 
 
 def pipeline_doc_md(ctx: PipelineContext) -> str:

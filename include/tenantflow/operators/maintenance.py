@@ -65,6 +65,6 @@ class QualityTablesMaintenanceOperator(PipelineStageOperator):
 
 def _expire_quarantine(table: Any, max_age: Any) -> int:
     from tenantflow.loading.state import carried_properties
-    from tenantflow.quality.quarantine_retention import expire_quarantine
+    from tenantflow.quality.quarantine import expire_quarantine
 
     return expire_quarantine(table, max_age, snapshot_properties=carried_properties(table))

@@ -7,7 +7,11 @@
   quarantined rows nothing is published and load takes the raw batch as it is.
 
 Results (``_quality_results``) and the profile (``_profiles``, only for batches that pass the
-gate, so rejected batches never become anomaly history) are appended once per run.
+gate, so rejected batches never become anomaly history) are appended once per run. When the
+pipeline lists GX expectations, GX's Data Docs of the run go to
+``<landing>/_quality_docs/<dag_id>/<run-key>/``; the link is logged, returned in the XCom summary
+(``data_docs``) and recorded with the results. (Airflow 3.3's Task SDK cannot set the DAG run's
+note: the execution API only takes a note when it triggers a new run.)
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from tenantflow.landing.integrity import DamagedBatch
 from tenantflow.landing.store import LandingHook
 from tenantflow.operators.base import PipelineStageOperator
 
+DOCS_FOLDER = "_quality_docs"
+
 
 class QualityGateFailed(AirflowFailException):
     """Error-severity quality rules failed: the batch is not loaded (retrying cannot help)."""
@@ -33,6 +39,8 @@ class QualityCheckOperator(PipelineStageOperator):
         import pyarrow as pa
 
         from tenantflow.catalog.hook import IcebergHook
+        from tenantflow.landing.batch import run_key
+        from tenantflow.landing.storage import join
         from tenantflow.quality.quarantine import split_batch
         from tenantflow.quality.runner import run_quality
         from tenantflow.quality.store import QualityStore
@@ -40,7 +48,7 @@ class QualityCheckOperator(PipelineStageOperator):
         ctx, run_id = self.pipeline_ctx, self.run_id(context)
         pipeline = ctx.pipeline
         raw = LandingHook(ctx.batch(run_id))
-        batch = raw.dataset()  # large batches are scanned, not read (see quality.runner)
+        batch = raw.dataset()  # scanned by DuckDB, not read (see quality.runner)
         now = dt.datetime.now(dt.UTC)
         store = QualityStore(IcebergHook(ctx).catalog, ctx.namespace)
 
@@ -49,12 +57,16 @@ class QualityCheckOperator(PipelineStageOperator):
 
         profiling = pipeline.profiling if pipeline.profiling.enabled else None
         report = run_quality(batch if batch is not None else pa.table({}), pipeline.quality, suite_name=ctx.dag_id,
-                             now=now, history=history, profiling=profiling)
+                             now=now, history=history, profiling=profiling,
+                             docs_root=join(ctx.landing, DOCS_FOLDER, ctx.dag_id, run_key(run_id)),
+                             kms_key_id=ctx.tenant.storage.kms_key_id)
         split = None
         if report.quarantine_masks and not report.errors:
             split = split_batch(report.data, list(pipeline.quality), report.quarantine_masks, run_id=run_id, now=now)
         quarantined = split.failing.num_rows if split else 0
         self.log.info("%s", report.summary())
+        if report.data_docs:
+            self.log.info("GX Data Docs of this run: %s", report.data_docs)
         store.record_results(report, pipeline=pipeline.id, run_id=run_id, at=now, quarantined_rows=quarantined)
         if report.errors:
             failed = ", ".join(o.rule for o in report.errors)

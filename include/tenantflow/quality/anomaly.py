@@ -5,7 +5,7 @@
 0.6745 scales the MAD to the standard deviation of normal data, so ``sensitivity: 3.5`` (the
 default, Iglewicz & Hoaglin) means "3.5 standard deviations away". A history with MAD 0 (all runs
 equal) fires on any change. With fewer than ``min_history`` runs the rule passes with
-"insufficient history".
+"insufficient history". The metric itself is computed by the DuckDB scan (``sql_rules.anomaly_metric``).
 """
 
 from __future__ import annotations
@@ -13,28 +13,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from typing import Any
 
 from tenantflow.config.quality_rules import AnomalyRule
-from tenantflow.quality.arrow_checks import Check, NotEvaluable
+from tenantflow.quality.report import Check
 
 MAD_TO_SIGMA = 0.6745
-
-
-def current_metric(metric: str, data: Any) -> float | None:
-    """The metric of this batch: row_count, null_rate:<column> or mean:<column>."""
-    import pyarrow.compute as pc
-
-    if metric == "row_count":
-        return float(data.num_rows)
-    kind, _, column = metric.partition(":")
-    if column not in data.column_names:
-        raise NotEvaluable(f"column {column!r} is not in the batch")
-    values = data[column]
-    if kind == "null_rate":
-        return values.null_count / data.num_rows if data.num_rows else 0.0
-    mean = pc.mean(values).as_py()
-    return None if mean is None else float(mean)
 
 
 def robust_z(value: float, history: Sequence[float]) -> float:
@@ -43,10 +26,6 @@ def robust_z(value: float, history: Sequence[float]) -> float:
     if mad == 0:
         return 0.0 if value == median else math.copysign(math.inf, value - median)
     return MAD_TO_SIGMA * (value - median) / mad
-
-
-def evaluate(rule: AnomalyRule, data: Any, history: Sequence[float]) -> Check:
-    return evaluate_value(rule, current_metric(rule.metric, data), history)
 
 
 def evaluate_value(rule: AnomalyRule, value: float | None, history: Sequence[float]) -> Check:

@@ -12,12 +12,14 @@
    DuckDB spills to disk when the key does not fit in memory).
 
 All count as GX does: rows whose key occurs more than once, rows with an entirely missing key
-ignored. Tests hold them to the same answers.
+ignored. Tests hold them to the same answers (and to GX's).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from tenantflow.quality.sql_rules import ident
 
 ORDERABLE = ("integer", "string", "large_string", "timestamp", "date", "decimal")
 MAX_BITS = 64 * 1024 * 1024
@@ -51,17 +53,16 @@ def bitmap_bounds(dataset: Any, column: str) -> tuple[int, int] | None:
 
 def bitmap_expressions(column: str, bounds: tuple[int, int]) -> dict[str, str]:
     """Aggregates for the main scan: the key's non-null count and its exact distinct count."""
-    from tenantflow.quality.sql_checks import ident
-
     col = ident(column)
     return {f"key_values:{column}": f"count({col})",
             f"key_distinct:{column}": f"bit_count(bitstring_agg({col}, {bounds[0]}, {bounds[1]}))"}
 
 
 def repeats(connection: Any, dataset: Any, key: tuple[str, ...], values: dict[str, Any]) -> tuple[int, int]:
-    """(rows whose key occurs more than once, distinct repeated keys) of the landed ``dataset``;
+    """(rows whose key occurs more than once, distinct repeated keys) of the batch; ``dataset`` is
+    its landed parts (None for an in-memory table: no footers, no parts to prove an order on);
     ``values`` holds the main scan's aggregates (the bitmap counts, when it computed them)."""
-    if len(key) == 1:
+    if len(key) == 1 and dataset is not None:
         column = key[0]
         if f"key_distinct:{column}" in values:
             if int(values[f"key_distinct:{column}"]) == int(values[f"key_values:{column}"]):
@@ -92,8 +93,6 @@ def strictly_increasing(dataset: Any, column: str) -> bool:
 
 
 def grouped_repeats(connection: Any, key: tuple[str, ...]) -> tuple[int, int]:
-    from tenantflow.quality.sql_checks import ident
-
     cols = ", ".join(ident(c) for c in key)
     keyed = " OR ".join(f"{ident(c)} IS NOT NULL" for c in key)
     sql = (f"SELECT coalesce(sum(n), 0), count(*) FROM "

@@ -4,7 +4,8 @@ Top values are the only row values a profile keeps, so they are kept only for lo
 columns (at most ``profiling.top_values_max_distinct`` distinct values, and at most half as many
 distinct values as non-null rows: categories, not people), only values seen in two rows or more,
 and never for columns listed in ``profiling.exclude`` (those are not profiled at all).
-One row per column plus a ``*`` row carrying the batch's row count.
+One row per column plus a ``*`` row carrying the batch's row count. The aggregates come from the
+same DuckDB scan that judges the rules (``scan.judge``).
 """
 
 from __future__ import annotations
@@ -35,30 +36,6 @@ def _numeric(arrow_type: Any) -> bool:
     return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
 
 
-def profile_column(name: str, column: Any, rows: int, settings: Profiling) -> dict[str, Any]:
-    import pyarrow.compute as pc
-
-    nulls = column.null_count
-    distinct = int(pc.count_distinct(column, mode="only_valid").as_py())
-    row: dict[str, Any] = {"column": name, "type": str(column.type), "rows": rows, "null_count": nulls,
-                           "null_rate": nulls / rows if rows else 0.0, "distinct_count": distinct,
-                           "distinct_approx": False,
-                           "min": None, "max": None, "mean": None, "top_values": None}
-    if _numeric(column.type) and rows > nulls:
-        bounds = pc.min_max(column)
-        row["min"], row["max"] = float(bounds["min"].as_py()), float(bounds["max"].as_py())
-        row["mean"] = float(pc.mean(column).as_py())
-    if categorical(distinct, rows - nulls, settings):
-        counts = pc.value_counts(column.drop_null())
-        counts = counts.filter(pc.greater_equal(counts.field("counts"), 2))  # a value seen once may identify
-        order = pc.array_sort_indices(counts.field("counts"), order="descending")[: settings.top_values]
-        top = counts.take(order)
-        row["top_values"] = json.dumps(
-            [[_plain(v), c] for v, c in zip(top.field("values").to_pylist(), top.field("counts").to_pylist(),
-                                              strict=True)], default=str)
-    return row
-
-
 def categorical(distinct: int, values: int, settings: Profiling) -> bool:
     """Low cardinality, in absolute terms and against the batch: categories, not identifiers."""
     return 0 < distinct <= settings.top_values_max_distinct and 2 * distinct <= values
@@ -68,31 +45,19 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
-def profile_batch(data: Any, settings: Profiling) -> list[dict[str, Any]]:
-    """Profile rows of a batch (without run id and time, which the store adds)."""
-    rows = data.num_rows
-    out = [{"column": TABLE_ROW, "type": "table", "rows": rows, "null_count": None, "null_rate": None,
-            "distinct_count": None, "distinct_approx": None, "min": None, "max": None, "mean": None,
-            "top_values": None}]
-    for name in data.column_names:
-        if name in settings.exclude:
-            continue
-        out.append(profile_column(name, data[name], rows, settings))
-    return out
-
-
 def profiled_columns(schema: Any, settings: Profiling) -> list[tuple[str, bool]]:
     """(column, numeric) of the columns a profile covers."""
     return [(f.name, _numeric(f.type)) for f in schema if f.name not in settings.exclude]
 
 
-def profile_from_scan(values: dict[str, Any], schema: Any, settings: Profiling) -> list[dict[str, Any]]:
-    """Profile rows from the aggregates of one DuckDB scan (``sql_checks.scan``). Distinct counts are
-    HyperLogLog estimates there (``distinct_approx``) except for a single-column ``unique`` key
-    (counted exactly by its rule) and low-cardinality columns, which one more scan counts exactly;
-    the Arrow path is exact throughout."""
-    from tenantflow.quality.sql_checks import histograms
+def profile_from_scan(values: dict[str, Any], scan: Any, settings: Profiling) -> list[dict[str, Any]]:
+    """Profile rows (without run id and time, which the store adds) from the aggregates of one DuckDB
+    scan. Distinct counts are HyperLogLog estimates (``distinct_approx``) except for a single-column
+    ``unique`` key (counted exactly by its rule) and low-cardinality columns, which one more scan
+    counts exactly."""
+    from tenantflow.quality.scan import histograms
 
+    schema = scan.schema
     rows = int(values["rows"])
     out = [{"column": TABLE_ROW, "type": "table", "rows": rows, "null_count": None, "null_rate": None,
             "distinct_count": None, "distinct_approx": None, "min": None, "max": None, "mean": None,
@@ -102,7 +67,7 @@ def profile_from_scan(values: dict[str, Any], schema: Any, settings: Profiling) 
     distinct = {name: int(values[f"d:{name}"]) for name in columns}
     # low estimates are made exact (and give the top values) by one value-count scan
     candidates = [n for n in columns if 0 < distinct[n] <= 2 * settings.top_values_max_distinct]
-    counts = histograms(values["connection"], candidates)
+    counts = histograms(scan.connection, candidates)
     for name in columns:
         exact = name in counts or bool(values.get(f"exact:{name}"))
         if name in counts:

@@ -1,7 +1,8 @@
 """The quality tables of a tenant's namespace, each appended at most once per pipeline run.
 
-* ``<namespace>._quality_results`` — per run: a ``*`` row (rows, score, quarantined rows) and one row
-  per rule (severity, verdict, unexpected count/percent, detail, engine). Counts only, no row values.
+* ``<namespace>._quality_results`` — per run: a ``*`` row (rows, score, quarantined rows, the URI of
+  the run's GX Data Docs) and one row per rule (severity, verdict, unexpected count/percent, detail,
+  engine). Counts only, no row values. Tables made before ``data_docs`` existed gain the column.
 * ``<namespace>._profiles`` — per run: one row per profiled column plus a ``*`` row (row count);
   the history anomaly rules compare against.
 * ``<namespace>.<table>__quarantine`` — the rows quarantine rules set aside, with rule and reason.
@@ -9,12 +10,15 @@
 Exactly once: every commit carries the run id and pipeline in its snapshot summary (as loads do);
 a retried task finds them and skips. The shared tables are keyed on (pipeline, run id), since
 scheduled run ids repeat across a tenant's pipelines.
+
+``trend`` reads the runs back for ``tenantflow quality`` (``last_runs``, ``table_lines`` format them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tenantflow.loading import state
@@ -31,6 +35,7 @@ RESULTS_TABLE = "_quality_results"
 PROFILES_TABLE = "_profiles"
 QUARANTINE_SUFFIX = "__quarantine"
 TIME_COLUMNS = {RESULTS_TABLE: "checked_at", PROFILES_TABLE: "profiled_at"}
+HEADER = ("PIPELINE", "RUN", "TIME", "ROWS", "SCORE", "QUARANTINED", "FAILED RULES")
 
 
 def results_schema() -> pa.Schema:
@@ -41,7 +46,7 @@ def results_schema() -> pa.Schema:
         ("rows", pa.int64()), ("score", pa.float64()), ("quarantined_rows", pa.int64()),
         ("rule_index", pa.int32()), ("rule", pa.string()), ("severity", pa.string()), ("success", pa.bool_()),
         ("unexpected_count", pa.int64()), ("unexpected_percent", pa.float64()), ("detail", pa.string()),
-        ("engine", pa.string()),
+        ("engine", pa.string()), ("data_docs", pa.string()),
     ])
 
 
@@ -83,6 +88,10 @@ class QualityStore:
         for attempt in range(1, attempts + 1):
             table = self._table(name, data.schema)
             assert table is not None
+            if missing := [f for f in data.schema.names if f not in table.schema().column_names]:
+                log.info("%s.%s: adding column(s) %s", self.namespace, name, ", ".join(missing))
+                with table.update_schema() as update:
+                    update.union_by_name(data.schema)
             if _committed(table, pipeline, run_id):
                 log.info("%s.%s already holds run %s of %s: skipped", self.namespace, name, run_id, pipeline)
                 return False
@@ -120,10 +129,11 @@ class QualityStore:
         base = {"run_id": run_id, "pipeline": pipeline, "checked_at": at, "rows": report.rows,
                 "score": report.score, "quarantined_rows": quarantined_rows}
         rows = [{**base, "rule_index": -1, "rule": "*", "severity": None, "success": not report.errors,
-                 "unexpected_count": None, "unexpected_percent": None, "detail": None, "engine": None}]
+                 "unexpected_count": None, "unexpected_percent": None, "detail": None, "engine": None,
+                 "data_docs": report.data_docs}]
         rows += [{**base, "rule_index": i, "rule": o.rule, "severity": o.severity, "success": o.success,
                   "unexpected_count": o.unexpected_count, "unexpected_percent": o.unexpected_percent,
-                  "detail": o.detail, "engine": o.engine} for i, o in enumerate(report.outcomes)]
+                  "detail": o.detail, "engine": o.engine, "data_docs": None} for i, o in enumerate(report.outcomes)]
         return self.append_once(RESULTS_TABLE, pa.Table.from_pylist(rows, schema=results_schema()),
                                 pipeline=pipeline, run_id=run_id)
 
@@ -151,7 +161,8 @@ class QualityStore:
         return [v for v in values if v is not None]
 
     def trend(self, pipeline: str | None = None) -> list[dict[str, Any]]:
-        """Runs recorded in ``_quality_results`` (oldest first): run, time, rows, score, failed rules."""
+        """Runs recorded in ``_quality_results`` (oldest first): run, time, rows, score, failed rules,
+        the GX Data Docs link."""
         from pyiceberg.expressions import AlwaysTrue, EqualTo
 
         rows = self._read(RESULTS_TABLE, EqualTo("pipeline", pipeline) if pipeline else AlwaysTrue())
@@ -163,8 +174,10 @@ class QualityStore:
             run = runs.setdefault(key, {"pipeline": r["pipeline"], "run_id": r["run_id"],
                                         "checked_at": r["checked_at"].isoformat(), "rows": r["rows"],
                                         "score": r["score"], "quarantined_rows": r["quarantined_rows"],
-                                        "failed_rules": []})
-            if r["rule_index"] >= 0 and not r["success"]:
+                                        "failed_rules": [], "data_docs": None})
+            if r["rule_index"] < 0:
+                run["data_docs"] = r.get("data_docs")
+            elif not r["success"]:
                 run["failed_rules"].append(f"{r['rule']}[{r['severity']}]")
         return list(runs.values())
 
@@ -178,3 +191,17 @@ class QualityStore:
         target = Target(table=f"{table}{QUARANTINE_SUFFIX}", mode="append", schema_policy="evolve")
         return write_batch(self.catalog, quarantine_identifier(self.namespace, table), iceberg_compatible(failing),
                            target, PlannedLoad(run_id=run_id, pipeline_id=pipeline))
+
+
+def last_runs(runs: Sequence[dict[str, Any]], last: int) -> list[dict[str, Any]]:
+    """The newest ``last`` runs, oldest first."""
+    ordered = sorted(runs, key=lambda r: r["checked_at"])
+    return ordered[-last:] if last > 0 else ordered
+
+
+def table_lines(runs: Sequence[dict[str, Any]]) -> list[str]:
+    rows = [HEADER] + [(r["pipeline"], r["run_id"], r["checked_at"][:19].replace("T", " "), str(r["rows"]),
+                        f"{r['score']:.2f}", str(r["quarantined_rows"]), ", ".join(r["failed_rules"]) or "-")
+                       for r in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
