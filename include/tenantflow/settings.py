@@ -53,10 +53,18 @@ def int_setting(key: str, fallback: int) -> int:
 
 
 def _airflow_option(key: str) -> str | None:
+    name = f"AIRFLOW__{SECTION.upper()}__{key.upper()}"
+    # every tenant's DAG file reads the same options at parse time; airflow.cfg is read once per process,
+    # so a lookup only changes with the environment variables Airflow consults for it
+    return _cached_option(key, *(os.environ.get(name + suffix) for suffix in ("", "_CMD", "_SECRET")))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_option(key: str, env_value: str | None, *_commands: str | None) -> str | None:
     try:
         from airflow.configuration import conf
     except ImportError:  # a Databricks job: no Airflow, so no airflow.cfg either
-        return os.environ.get(f"AIRFLOW__{SECTION.upper()}__{key.upper()}")
+        return env_value
     value: str | None = conf.get(SECTION, key, fallback=None)
     return value
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 import pytest
+from sources.local_http import serve
 
 from tenantflow.config.models import HttpSource
 from tenantflow.isolation.guards import TenantIsolationError
@@ -66,11 +66,8 @@ class Api(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(Api) as base:
+        yield base
 
 
 @pytest.fixture(autouse=True)
