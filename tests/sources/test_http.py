@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 import pytest
-from sources.local_http import serve
 
+from sources.local_http import serve
 from tenantflow.config.models import HttpSource
 from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.sources.http import HttpAuth, HttpReader, HttpSourceError, HttpSourceHook

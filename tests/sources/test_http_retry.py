@@ -9,8 +9,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from sources.local_http import serve
 
+from sources.local_http import serve
 from tenantflow.config.models import HttpSource
 from tenantflow.sources.http import HttpAuth, HttpReader, HttpSourceError, retry_after_seconds
 
