@@ -26,6 +26,9 @@ from tenantflow.isolation.system_roles import SYSTEM_ROLES
 
 log = logging.getLogger("tenantflow.demo")
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# the reconcile loop: applies the config tree (pools, roles, per-DAG permissions, demo users, namespaces,
+# retirements) whenever a file under tenant_configs/ or dags/tenants/ changes -- no manual `tenantflow sync`
+RECONCILE = ("tenantflow", "reconcile", "--watch", "--interval", "2", "--demo-users")
 
 
 def _secret(path: Path) -> str:
@@ -55,6 +58,9 @@ def demo_env(repo: Path, state: Path, port: int, databricks_conn: str | None = N
         "AIRFLOW__API__SECRET_KEY": _secret(state / ".api_secret"),
         "AIRFLOW__API_AUTH__JWT_SECRET": _secret(state / ".jwt_secret"),
         "AIRFLOW__FAB__SESSION_LIFETIME_MINUTES": "480",
+        # how long the api-server trusts a signed-in user's roles: a retired tenant's users lose access within
+        # one reconcile round plus this
+        "AIRFLOW__FAB__CACHE_TTL": "5",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "TENANTFLOW_HOME": str(state),
@@ -91,10 +97,11 @@ def prepare(repo: Path, state: Path, env: dict[str, str], bin_dir: Path, scale: 
 def start(env: dict[str, str], bin_dir: Path, logs: Path) -> dict[str, subprocess.Popen]:
     logs.mkdir(parents=True, exist_ok=True)
     procs = {}
-    for component in COMPONENTS:
+    commands = {**{c: ("airflow", c) for c in COMPONENTS}, "reconcile": RECONCILE}
+    for component, (program, *args) in commands.items():
         handle = (logs / f"{component}.log").open("ab")
         procs[component] = subprocess.Popen(
-            [str(bin_dir / "airflow"), component], env=env, stdout=handle, stderr=subprocess.STDOUT,
+            [str(bin_dir / program), *args], env=env, stdout=handle, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.info("started %s (pid %d), log: %s", component, procs[component].pid, logs / f"{component}.log")

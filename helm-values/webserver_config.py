@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,34 +55,24 @@ def _read_client_secret() -> str:
 # --- IdP group -> FAB role mapping --------------------------------------------------------------
 # tenantflow roles: <tenant>_admin / _engineer / _analyst / _steward, plus the system roles
 # platform_admin, support, auditor. Convention: IdP group "<tenant>-<persona>s" -> "<tenant>_<persona>".
-_PERSONAS = {"admins": "admin", "engineers": "engineer", "analysts": "analyst", "stewards": "steward"}
-
-
-def _tenant_ids() -> list[str]:
-    """Tenants = directories with a tenant.yaml in the tenant_configs baked into the image.
-
-    Assumes the directory name is the tenant id (the role prefix). List tenants explicitly
-    instead if that ever stops being true.
-    """
-    config_dir = Path(os.environ.get("TENANTFLOW_CONFIG_DIR", "/opt/airflow/tenant_configs"))
-    if not config_dir.is_dir():
-        log.warning("tenantflow: %s not found; no tenant group mappings", config_dir)
-        return []
-    return sorted(
-        p.name for p in config_dir.iterdir() if not p.name.startswith("_") and (p / "tenant.yaml").is_file()
-    )
-
-
+# The tenant part is matched at every login (TenantflowSecurityManager.get_roles_from_keys below), not
+# listed here: a tenant merged after the api-server started is signed in as soon as the reconcile has made
+# its roles -- no restart, no list to keep in step with tenant_configs. A group whose role does not exist
+# (a tenant not reconciled yet, or retired) maps to nothing; FAB logs it.
 AUTH_ROLES_MAPPING: dict[str, list[str]] = {
     "platform-admins": ["platform_admin"],
     "platform-support": ["support"],
     "platform-auditors": ["auditor"],
 }
-for _tenant in _tenant_ids():
-    for _group_suffix, _persona in _PERSONAS.items():
-        AUTH_ROLES_MAPPING[f"{_tenant}-{_group_suffix}"] = [f"{_tenant}_{_persona}"]
-# e.g. "finance-engineers" -> ["finance_engineer"]. Mapped roles that do not exist yet (no
-# `tenantflow sync` so far) are skipped by FAB with a log line, not an error.
+_PERSONAS = {"admins": "admin", "engineers": "engineer", "analysts": "analyst", "stewards": "steward"}
+_TENANT_GROUP = re.compile(r"^(?P<tenant>[a-z][a-z0-9_]{2,31})-(?P<group>" + "|".join(_PERSONAS) + r")$")
+
+
+def tenant_role_of_group(group: str) -> str | None:
+    """ "finance-engineers" -> "finance_engineer"; None for a group that is no tenant persona group."""
+    match = _TENANT_GROUP.match(group)
+    return f"{match['tenant']}_{_PERSONAS[match['group']]}" if match else None
+
 
 # --- FAB authentication settings -----------------------------------------------------------
 AUTH_TYPE = AUTH_OAUTH
@@ -108,7 +99,18 @@ OAUTH_PROVIDERS = [
 
 
 class TenantflowSecurityManager(FabAirflowSecurityManagerOverride):
-    """Turn OIDC claims into a FAB user whose ``role_keys`` are the IdP groups."""
+    """Turn OIDC claims into a FAB user whose ``role_keys`` are the IdP groups; map tenant groups by convention."""
+
+    def get_roles_from_keys(self, role_keys: list[str]) -> set[Any]:
+        roles = set(super().get_roles_from_keys(role_keys))
+        for key in role_keys:
+            name = tenant_role_of_group(key)
+            role = self.find_role(name) if name else None
+            if role is not None:
+                roles.add(role)
+            elif name:
+                log.info("tenantflow SSO: group %s maps to role %s, which does not exist (yet)", key, name)
+        return roles
 
     def get_oauth_user_info(self, provider: str, resp: dict[str, Any]) -> dict[str, Any]:
         if provider != OIDC_PROVIDER_NAME:

@@ -7,10 +7,12 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tenantflow.cli_errors import CONFIG_FREE_COMMANDS, CommandFailed, check_config_dir, explain
 from tenantflow.config.errors import ConfigErrors
 from tenantflow.config.loader import TenantBundle, load_all, load_platform, tenant_ids
 from tenantflow.settings import Settings, get_settings
@@ -116,35 +118,49 @@ def cmd_new_tenant(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from tenantflow.isolation.desired import desired_state
-    from tenantflow.isolation.sync import sync
+    from tenantflow.reconcile.run import reconcile
 
-    bundles, failures = load_all(settings.config_dir)
-    for tenant_id, exc in failures.items():
-        _out(f"skipping tenant {tenant_id!r} (invalid config, its current access is left as is):\n{exc}")
-    desired = desired_state(bundles, demo_users=args.demo_users, protected=frozenset(failures))
-    changes = sync(desired, dry_run=args.dry_run, prune=args.prune)
-    namespaces = [] if args.no_catalog else _sync_namespaces(bundles, settings, dry_run=args.dry_run)
-    changes = [*changes, *(c for c in namespaces if c.kind != "failed")]
-    verb = "would apply" if args.dry_run else "applied"
-    for change in changes:
-        _out(f"{'~ ' if args.dry_run else '+ '}{change}")
-    _out(f"{verb} {len(changes)} change(s) for {len(bundles)} tenant(s)" if changes else "no changes: in sync")
-    broken = [c for c in namespaces if c.kind == "failed"]
-    for change in broken:
-        _out(f"! catalog namespace of tenant {change.tenant_id!r} not synced: {change.detail}")
-    return 1 if (failures and args.strict) or broken else 0
+    report = reconcile(settings, demo_users=args.demo_users, prune=args.prune, dry_run=args.dry_run,
+                       catalog=not args.no_catalog)
+    for line in report.lines():
+        _out(line)
+    return 1 if (report.skipped and args.strict) or report.failed_namespaces else 0
 
 
-def _sync_namespaces(bundles: dict[str, TenantBundle], settings: Settings, *, dry_run: bool) -> list:
-    from tenantflow.catalog.catalogs import open_catalog
-    from tenantflow.catalog.namespaces import sync_namespaces
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.reconcile.run import watch
 
-    def open_for(bundle: TenantBundle):
-        name = bundle.tenant.catalog.name
-        return open_catalog(name, bundle.platform.catalogs[name], str(settings.home), tenant_id=bundle.tenant.id)
+    if not args.watch:
+        return cmd_sync(argparse.Namespace(demo_users=args.demo_users, prune=True, dry_run=False,
+                                           no_catalog=False, strict=False), settings)
+    logging.getLogger("tenantflow").setLevel(logging.INFO)
+    watch(lambda: get_settings(cached=False), interval=args.interval, full_every=args.full_every,
+          demo_users=args.demo_users)
+    return 0
 
-    return sync_namespaces(bundles, open_for, dry_run=dry_run)
+
+def cmd_offboard(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow.utils.session import create_session
+
+    from tenantflow.reconcile.purge import PurgeRefused, purge
+    from tenantflow.reconcile.records import read_records
+
+    if args.purge is None:
+        with create_session() as session:
+            retired = [r for r in read_records(session).values() if r.retired_at]
+        for r in sorted(retired, key=lambda r: r.tenant_id):
+            _out(f"{r.tenant_id}: retired {r.retired_at}; kept landing {r.landing}, namespace "
+                 f"{r.catalog}:{r.namespace}, tables {', '.join(r.tables) or '-'}")
+        _out(f"{len(retired)} retired tenant(s) with data kept" if retired else "no retired tenants")
+        return 0
+    try:
+        report = purge(settings, args.purge, args.confirm, operator=args.operator)
+    except PurgeRefused as exc:
+        _out(f"tenantflow offboard: {exc}")
+        return 1
+    for line in report.lines():
+        _out(line)
+    return 0
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -247,11 +263,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sync", help="create/update pools, roles, permissions and users (idempotent)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    p.add_argument("--prune", action="store_true", help="remove pools/roles of deleted tenants")
+    p.add_argument("--prune", action="store_true",
+                   help="retire deleted tenants: pause their DAGs, remove their pools/roles (data is kept)")
     p.add_argument("--demo-users", action="store_true", help="also create demo users (password: <user>-demo)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any tenant config is invalid")
     p.add_argument("--no-catalog", action="store_true", help="skip creating the tenants' catalog namespaces")
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("reconcile", help="sync --prune now, or with --watch whenever the config tree changes")
+    p.add_argument("--watch", action="store_true", help="keep running: apply every change of the config tree")
+    p.add_argument("--interval", type=float, default=5.0, metavar="S", help="seconds between looks (default 5)")
+    p.add_argument("--full-every", type=float, default=600.0, metavar="S",
+                   help="apply again after S seconds even without a change, repairing drift (default 600)")
+    p.add_argument("--demo-users", action="store_true", help="also create demo users (password: <user>-demo)")
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("offboard", help="list retired tenants and their kept data; --purge deletes it")
+    p.add_argument("--purge", metavar="TENANT", help="delete the retired tenant's tables, namespace, landing, DAGs")
+    p.add_argument("--confirm", metavar="TENANT", help="the same tenant id again: required with --purge")
+    p.add_argument("--operator", default="tenantflow-cli", help="who purges (recorded in the audit log)")
+    p.set_defaults(func=cmd_offboard)
 
     p = sub.add_parser("list", help="list tenants, pipelines and DAG ids")
     p.set_defaults(func=cmd_list)
@@ -277,7 +308,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args, get_settings()))
+    if sys.stdout is None:  # started with stdout closed (`tenantflow list >&-`)
+        return _fail(args.command, "stdout is closed: nothing can be printed (redirect it, e.g. > out.txt)", 1)
+    try:
+        settings = get_settings()
+        if args.command not in CONFIG_FREE_COMMANDS or (args.command == "validate" and not args.paths):
+            check_config_dir(settings)
+        code = int(args.func(args, settings))
+        sys.stdout.flush()  # inside the try: a reader that went away shows up here, not at interpreter exit
+        return code
+    except CommandFailed as exc:
+        return _fail(args.command, str(exc), exc.exit_code)
+    except BrokenPipeError:
+        # the reader went away (`tenantflow list | head`); no traceback when the interpreter flushes the closed
+        # stdout at exit either. 141 = 128 + SIGPIPE, what a shell reports for a command killed by it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _fail(args.command, "output closed by the reader (e.g. `| head`); the rest was not printed", 141)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        explained = explain(exc)
+        if explained is None or args.verbose:
+            raise
+        return _fail(args.command, explained, 1)
+
+
+def _fail(command: str, message: str, code: int) -> int:
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141 if code == 0 else code
+    sys.stderr.write(f"tenantflow {command}: {message}\n")
+    return code
 
 
 if __name__ == "__main__":

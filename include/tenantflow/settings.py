@@ -92,11 +92,14 @@ class SmtpSettings:
     sender: str
 
 
-def get_settings(anchor: str | Path | None = None) -> Settings:
-    """The platform's paths; ``anchor`` (a DAG file) locates the repo when they are unset."""
+def get_settings(anchor: str | Path | None = None, *, cached: bool = True) -> Settings:
+    """The platform's paths; ``anchor`` (a DAG file) locates the repo when they are unset.
+
+    Paths are resolved (symlinks followed); ``cached=False`` resolves them again, for a long-running process
+    whose config tree is a git-sync checkout behind a symlink that is swapped on every sync."""
     folder = os.path.dirname(os.path.abspath(anchor)) if anchor else os.getcwd()
     values = tuple(setting(key) for key in ("config_dir", "home", "dags_dir"))
-    return _settings(folder, bool(anchor), values)
+    return (_settings if cached else _settings.__wrapped__)(folder, bool(anchor), values)
 
 
 @functools.lru_cache(maxsize=64)

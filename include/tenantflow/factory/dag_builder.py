@@ -7,7 +7,6 @@ on the tenant's workspace, which transforms and writes the table with the same w
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from airflow.sdk import DAG, Asset, BaseOperator, chain
 
 from tenantflow import naming
 from tenantflow.factory.docs import pipeline_doc_md
-from tenantflow.isolation.access_matrix import dag_access_control
 from tenantflow.operators.extract import ExtractOperator
 from tenantflow.operators.land import LandOperator
 from tenantflow.operators.load import IcebergLoadOperator
@@ -61,14 +59,9 @@ def schedule(ctx: PipelineContext) -> Any:
 
 
 def build_dag(ctx: PipelineContext) -> DAG:
-    with warnings.catch_warnings():
-        # FAB's per-DAG access_control still goes through airflow.security.permissions (deprecated
-        # in core, but it is how FAB RBAC is granted per DAG in 3.3)
-        warnings.filterwarnings("ignore", message=".*airflow.security.permissions.*")
-        return _build(ctx)
-
-
-def _build(ctx: PipelineContext) -> DAG:
+    # No access_control: the reconcile grants each tenant role its per-DAG permissions (isolation/sync.py).
+    # A DAG whose access_control names a role that does not exist yet fails to import, so a new tenant's
+    # DAGs would show an import error until its roles were made; without it, they never do.
     pipeline, tenant = ctx.pipeline, ctx.tenant
     tags = [naming.tenant_tag(tenant.id), f"tier:{tenant.tier}", f"engine:{ctx.engine}", *pipeline.tags]
     with DAG(
@@ -81,7 +74,6 @@ def _build(ctx: PipelineContext) -> DAG:
         default_args=default_args(ctx),
         max_active_runs=tenant.quotas.max_active_runs,
         max_active_tasks=tenant.quotas.max_active_tasks,
-        access_control=dag_access_control(tenant.id),
         doc_md=pipeline_doc_md(ctx),
         render_template_as_native_obj=False,
     ) as dag:

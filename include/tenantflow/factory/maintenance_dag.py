@@ -8,14 +8,11 @@ only platform code (``operators/maintenance.py``), one per pipeline plus one for
 
 from __future__ import annotations
 
-import warnings
-
 from airflow.sdk import DAG
 
 from tenantflow import naming
 from tenantflow.config.effective import effective_maintenance
 from tenantflow.factory.dag_builder import START_DATE, default_args
-from tenantflow.isolation.access_matrix import dag_access_control
 from tenantflow.operators.maintenance import QualityTablesMaintenanceOperator, TableMaintenanceOperator
 from tenantflow.pipeline_context import PipelineContext
 
@@ -28,25 +25,22 @@ def build_maintenance_dag(contexts: list[PipelineContext]) -> DAG:
     from airflow.sdk import CronTriggerTimetable
 
     args = default_args(first)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*airflow.security.permissions.*")
-        with DAG(
-            dag_id=naming.maintenance_dag_id(tenant.id),
-            description=f"Table maintenance of tenant {tenant.id}: snapshot expiry, compaction, orphan files, "
-                        "retention",
-            schedule=CronTriggerTimetable(policy.schedule.cron, timezone=policy.schedule.timezone),
-            start_date=START_DATE,
-            catchup=False,
-            tags=[naming.tenant_tag(tenant.id), "platform", "maintenance"],
-            default_args=args,  # the tenant's pool, queue, retries and failure notifications
-            max_active_runs=1,  # two maintenance runs of one table would only race each other
-            max_active_tasks=tenant.quotas.max_active_tasks,
-            access_control=dag_access_control(tenant.id),
-            doc_md=maintenance_doc_md(contexts, policy),
-        ) as dag:
-            for ctx in contexts:
-                TableMaintenanceOperator(task_id=f"maintain_{ctx.pipeline.id}", pipeline_ctx=ctx)
-            QualityTablesMaintenanceOperator(task_id="maintain_quality_tables", pipeline_ctx=first)
+    with DAG(
+        dag_id=naming.maintenance_dag_id(tenant.id),
+        description=f"Table maintenance of tenant {tenant.id}: snapshot expiry, compaction, orphan files, "
+                    "retention",
+        schedule=CronTriggerTimetable(policy.schedule.cron, timezone=policy.schedule.timezone),
+        start_date=START_DATE,
+        catchup=False,
+        tags=[naming.tenant_tag(tenant.id), "platform", "maintenance"],
+        default_args=args,  # the tenant's pool, queue, retries and failure notifications
+        max_active_runs=1,  # two maintenance runs of one table would only race each other
+        max_active_tasks=tenant.quotas.max_active_tasks,
+        doc_md=maintenance_doc_md(contexts, policy),
+    ) as dag:
+        for ctx in contexts:
+            TableMaintenanceOperator(task_id=f"maintain_{ctx.pipeline.id}", pipeline_ctx=ctx)
+        QualityTablesMaintenanceOperator(task_id="maintain_quality_tables", pipeline_ctx=first)
     return dag
 
 

@@ -1,7 +1,8 @@
 """Entry point used by each tenant's DAG file: build that tenant's pipeline DAGs.
 
 A tenant's config errors raise here, so Airflow records an import error for that
-tenant's file only; other tenants' files keep loading. When a worker parses to run one
+tenant's file only; other tenants' files keep loading. An entry file whose tenant folder is gone (the
+tenant was offboarded) yields no DAGs. When a worker parses to run one
 task, ``get_parsing_context().dag_id`` names the DAG: only that pipeline is built (every pipeline's
 config for the tenant's maintenance DAG, which maintains all of them).
 """
@@ -36,6 +37,8 @@ def tenant_dags(entry_file: str, tenant_id: str | None = None) -> dict[str, Any]
         if parts is None or parts[0] != tenant_id:
             return {}  # the worker wants a DAG of another file
         only_pipeline = None if parts[1] == naming.MAINTENANCE else parts[1]  # maintenance needs every pipeline
+    if not (settings.config_dir / tenant_id).is_dir():
+        return {}  # a retired tenant whose entry file is still there: no DAGs, and no import error for it
     bundle = load_tenant(settings.config_dir, tenant_id, only_pipeline=only_pipeline,
                          cache_dir=settings.home / "cache" / "configs")
     contexts = [PipelineContext(bundle.tenant, p, bundle.platform, str(settings.home))

@@ -1,6 +1,6 @@
 """The one access matrix: which tenant role may do what.
 
-Both the DAGs' ``access_control`` and ``tenantflow sync`` are derived from here, and so
+``tenantflow sync`` (and the reconcile loop) grant every per-DAG permission from here, and so
 is the table in docs/access-matrix.md (``tenantflow roles --markdown``).
 
 FAB checks a DAG sub-entity (runs, task instances, logs, XComs) by a *global* permission
@@ -98,14 +98,6 @@ ACCESS_FIELDS = {"admin": "admins", "engineer": "engineers", "analyst": "analyst
 def role_name(tenant_id: str, role: TenantRole | str) -> str:
     key = role.key if isinstance(role, TenantRole) else role
     return f"{tenant_id}_{key}"
-
-
-def dag_access_control(tenant_id: str) -> dict[str, dict[str, set[str]]]:
-    """The ``access_control`` of every DAG of the tenant."""
-    return {
-        role_name(tenant_id, role): {"DAGs": set(role.dag_actions), "DAG Runs": set(role.dag_run_actions)}
-        for role in TENANT_ROLES
-    }
 
 
 def role_permissions(tenant_id: str, role: TenantRole, dag_ids: list[str]) -> set[tuple[str, str]]:

@@ -1,0 +1,1 @@
+"""Reconcile: keep Airflow's pools, roles, permissions and namespaces in step with the config tree, by itself."""
