@@ -14,6 +14,7 @@ from tenantflow.review.model import ConfigState, Item, PlanInput, Section, plura
 
 Permission = tuple[str, str]  # (action, resource)
 _DAG_RESOURCES = ("DAG:", "DAG Run:")  # per-DAG resources of FAB: grouped by DAG id in the plan
+_KINDS = tuple(p.rstrip(":") for p in _DAG_RESOURCES)
 
 
 def desired_of(state: ConfigState) -> DesiredState:
@@ -35,7 +36,7 @@ def _per_dag(perms: Iterable[Permission]) -> tuple[dict[str, dict[str, list[str]
 
 def permission_lines(sign: str, perms: Iterable[Permission]) -> list[str]:
     dags, other = _per_dag(perms)
-    lines = [f"{sign} DAG {dag}: " + "; ".join(f"{', '.join(actions)} ({kind})" for kind, actions in kinds.items())
+    lines = [f"{sign} DAG {dag}: " + "; ".join(f"{', '.join(kinds[kind])} ({kind})" for kind in _KINDS if kind in kinds)
              for dag, kinds in sorted(dags.items())]
     lines += [f"{sign} {action} on {resource}" for action, resource in other]
     return lines

@@ -72,8 +72,7 @@ def _table(bundle: TenantBundle, pipeline: PipelineConfig) -> str:
 
 
 def describe(bundle: TenantBundle, pipeline: PipelineConfig) -> str:
-    state = "" if pipeline.enabled else "disabled (no DAG), "
-    return (f"{state}{pipeline.source.kind} source, schedule {_schedule(pipeline)}, engine {_engine(bundle, pipeline)}"
+    return (f"{pipeline.source.kind} source, schedule {_schedule(pipeline)}, engine {_engine(bundle, pipeline)}"
             f", target {_table(bundle, pipeline)} ({pipeline.target.mode})")
 
 
@@ -112,7 +111,8 @@ def _items(plan_input: PlanInput, match: PipelineMatch) -> Iterator[Item]:
     base, head = pipelines_of(plan_input.base), pipelines_of(plan_input.head)
     for key in match.added:
         bundle, pipeline = head[key]
-        yield Item(f"pipeline added: {key[0]}/{key[1]} (DAG {naming.dag_id(*key)})", (describe(bundle, pipeline),))
+        dag = f"DAG {naming.dag_id(*key)}" if pipeline.enabled else "disabled: no DAG yet"
+        yield Item(f"pipeline added: {key[0]}/{key[1]} ({dag})", (describe(bundle, pipeline),))
     for key in match.removed:
         bundle, pipeline = base[key]
         yield Item(f"pipeline removed: {key[0]}/{key[1]}",
