@@ -73,7 +73,7 @@ def pools_section(plan_input: PlanInput) -> Section | None:
               for name in sorted(set(before) & set(after)) if before[name] != after[name]]
     items += [Item(f"pool deleted: {name} (by `tenantflow sync --prune`; until then it stays)")
               for name in sorted(set(before) - set(after))]
-    return Section("Pools", tuple(items)) if items else None
+    return Section("Pools", tuple(items), (plural(len(items), "pool change"),)) if items else None
 
 
 def users_section(plan_input: PlanInput) -> Section | None:
@@ -93,4 +93,4 @@ def users_section(plan_input: PlanInput) -> Section | None:
                           f"roles {', '.join(sorted(before[name].roles))}: remove them in Security > Users)"))
     if not items:
         return None
-    return Section("Users", tuple(items), (f"{plural(len(items), 'user change')}",))
+    return Section("Users", tuple(items), (plural(len(items), "user change"),))

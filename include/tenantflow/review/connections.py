@@ -55,4 +55,4 @@ def connections_section(plan_input: PlanInput) -> Section | None:
         return None
     items = tuple(Item(f"{conn}: {after[conn]}") for conn in new)
     return Section("New connections to create (Airflow connections or the secrets backend, before the first run)",
-                   items, (f"{plural(len(new), 'new connection')}",))
+                   items, (plural(len(new), "new connection"),))
