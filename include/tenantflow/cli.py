@@ -241,6 +241,16 @@ def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.review.command import run_plan
+
+    result = run_plan(settings, base=args.base, head=args.head, fmt=args.format)
+    if args.out:
+        Path(args.out).write_text(result.output, encoding="utf-8")
+    sys.stdout.write(result.output)
+    return result.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -298,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=10, metavar="N", help="newest N runs (0: all; default 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("plan", help="what a config change does between two git refs (for reviewers)")
+    p.add_argument("--base", help="git ref to compare with (default: merge base of HEAD with origin/main or main)")
+    p.add_argument("--head", help="git ref with the changes (default: HEAD)")
+    p.add_argument("--format", choices=["text", "markdown"], default="text")
+    p.add_argument("--out", metavar="FILE", help="also write the plan to FILE")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("roles", help="print the tenant role matrix as a markdown table")
     p.set_defaults(func=cmd_roles)

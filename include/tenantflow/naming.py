@@ -40,6 +40,13 @@ def tenant_tag(tenant_id: str) -> str:
     return f"tenant:{tenant_id}"
 
 
+PII_SECRET_CONNECTION = "pii"  # the tenant's PII hashing key: connection <tenant>__pii (unless the pipeline names one)
+
+
+def pii_secret_connection_id(tenant_id: str) -> str:
+    return f"{tenant_id}{SEPARATOR}{PII_SECRET_CONNECTION}"
+
+
 def owns_connection(tenant_id: str, connection_id: str) -> bool:
     """Tenant connections are named '<tenant>__<name>'."""
     return connection_id.startswith(f"{tenant_id}{SEPARATOR}")

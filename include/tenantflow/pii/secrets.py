@@ -18,7 +18,7 @@ from tenantflow.pii.masking import MIN_SECRET_BYTES
 
 log = logging.getLogger(__name__)
 
-SECRET_CONNECTION_NAME = "pii"
+SECRET_CONNECTION_NAME = naming.PII_SECRET_CONNECTION
 
 
 class PiiSecretError(LookupError):
@@ -26,7 +26,7 @@ class PiiSecretError(LookupError):
 
 
 def secret_connection_id(tenant_id: str) -> str:
-    return f"{tenant_id}{naming.SEPARATOR}{SECRET_CONNECTION_NAME}"
+    return naming.pii_secret_connection_id(tenant_id)
 
 
 class PiiSecretHook(BaseHook):
