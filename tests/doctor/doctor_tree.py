@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import yaml
 
 from conftest import REPO
 from tenantflow.config.loader import TenantBundle, load_tenant
 
 TENANT = "acme"
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@contextmanager
+def own_database(purpose: str) -> Iterator[str]:
+    """A database ``tf_doctor_<purpose>_<pid>`` on this machine's PostgreSQL (user postgres, trust), dropped after."""
+    name = f"tf_doctor_{purpose}_{os.getpid()}"
+    conn = psycopg2.connect(PG_DSN)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield name
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+class EchoingWorkspace(BaseHTTPRequestHandler):
+    """A workspace that refuses the token and quotes it back in its error body (some proxies do)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server's API
+        body = json.dumps({"error_code": "PERMISSION_DENIED",
+                           "message": f"token {self.headers.get('Authorization')} may not list jobs"}).encode()
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def write_tree(root: Path, pipelines: dict[str, dict[str, Any]], tenant: str = TENANT,

@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from http.server import BaseHTTPRequestHandler
 
-import psycopg2
 import pytest
-from doctor_tree import bundle, closed_port, files_source, http_source, sql_source
+from doctor_tree import bundle, closed_port, files_source, http_source, own_database, sql_source
 
 from sources.local_http import serve
 from tenantflow.doctor.checks import run_checks
 from tenantflow.doctor.result import Status
 
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PASSWORD = "pg-Pa55word-not-to-print"
 TOKEN = "api-t0ken-not-to-print"
 
 
 @pytest.fixture(scope="module")
 def database():
-    name = f"tf_doctor_{os.getpid()}"
-    conn = psycopg2.connect(PG_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    with own_database("sources") as name:
+        yield name
 
 
 def _pg(monkeypatch, conn_id: str, database: str, port: int = 5432) -> None:

@@ -200,7 +200,7 @@ def run_checks(bundle: TenantBundle, home: str, *, timeout: float = DEFAULT_TIME
     deadline = 2 * timeout + 2  # a connect and a request, each with its own timeout
     results = isolation_check(tenant_id, needs)
     foreign = {r.subject for r in results if r.status == Status.FAIL}
-    with redactor.scrubbing_logs():
+    with redactor.scrubbing_output():
         for need in needs:
             if need.connection_id in foreign:
                 continue

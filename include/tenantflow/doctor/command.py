@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
 
 from tenantflow.config.errors import ConfigErrors
@@ -27,7 +29,17 @@ def doctor(settings: Settings, tenant_id: str, *, as_json: bool, timeout: float,
         out(f"tenantflow doctor: tenant {tenant_id!r} has an invalid config: {first}{more}; "
             f"run `tenantflow validate {tenant_id}`")
         return 1
+    _logs_to_stderr()
     report = run_checks(bundle, str(settings.home), timeout=timeout)
     for line in [render_json(report)] if as_json else text_lines(report):
         out(line)
     return 1 if report.failed else 0
+
+
+def _logs_to_stderr() -> None:
+    """Airflow's logging setup (on first import) writes to stdout; stdout is the report (``--json`` is parsed)."""
+    import airflow.settings  # noqa: F401 - its import configures logging: afterwards, nothing replaces the handlers
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)

@@ -6,10 +6,12 @@ Every connection the doctor looks up registers its password and extra values her
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, redirect_stdout
+from typing import Any, TextIO
 
 MASK = "***"
 MIN_LENGTH = 3  # shorter values would mask ordinary words of a message
@@ -42,17 +44,37 @@ class Redactor:
         return text
 
     @contextmanager
-    def scrubbing_logs(self) -> Iterator[None]:
-        """Scrub log records of the root logger's handlers (hooks log failed requests with their body)."""
+    def scrubbing_output(self) -> Iterator[None]:
+        """While checking: log records of the root logger's handlers are scrubbed (hooks log failed requests
+        with their body), and what is printed to stdout (Airflow's structlog loggers, warnings) goes to
+        stderr, scrubbed: stdout is the report."""
         log_filter = _ScrubFilter(self)
         handlers = list(logging.getLogger().handlers)
         for handler in handlers:
             handler.addFilter(log_filter)
         try:
-            yield
+            with redirect_stdout(_ScrubbingStream(sys.stderr, self)):
+                yield
         finally:
             for handler in handlers:
                 handler.removeFilter(log_filter)
+
+
+class _ScrubbingStream(io.TextIOBase):
+    def __init__(self, target: TextIO, redactor: Redactor) -> None:
+        super().__init__()
+        self.target, self.redactor = target, redactor
+
+    def write(self, text: str) -> int:
+        self.target.write(self.redactor.scrub(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", "utf-8")
 
 
 class _ScrubFilter(logging.Filter):
@@ -61,10 +83,13 @@ class _ScrubFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        scrub = self.redactor.scrub
+        if isinstance(record.msg, dict):  # a structlog event dict (Airflow's handlers): scrub its texts
+            record.msg = {k: scrub(v) if isinstance(v, str) else v for k, v in record.msg.items()}
+        else:
+            record.msg, record.args = scrub(record.getMessage()), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args = self.redactor.scrub(message), None
         if record.exc_text:
-            record.exc_text = self.redactor.scrub(record.exc_text)
+            record.exc_text = scrub(record.exc_text)
         return True
