@@ -158,3 +158,13 @@ def test_s3_bucket_listable_through_the_tenants_connection(tmp_path, monkeypatch
     assert gone.status == Status.FAIL
     assert "bucket acme-doctor-nobucket does not exist (as seen with connection `acme__drops`)" in gone.detail
     assert secret_key not in repr(report)
+
+
+def test_a_check_stuck_past_its_deadline_is_abandoned():
+    from tenantflow.doctor.checks import CheckTimeout, within
+
+    started = time.monotonic()
+    with pytest.raises(CheckTimeout, match=r"no answer within 0.2s"):
+        within(0.2, lambda: time.sleep(5))
+    assert time.monotonic() - started < 1
+    assert within(1, lambda: 42) == 42

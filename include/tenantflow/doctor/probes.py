@@ -39,10 +39,8 @@ def build_hook(tenant_id: str, need: Need, timeout: float) -> Any:
 
         assert need.source is not None
         kwargs: dict[str, Any] = {}
-        if need.purpose == "files":
-            from botocore.config import Config
-
-            kwargs["config"] = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
+        if need.purpose == "files":  # botocore Config options (AwsBaseHook builds the Config from a dict)
+            kwargs["config"] = {"connect_timeout": timeout, "read_timeout": timeout, "retries": {"max_attempts": 1}}
         return source_hook(tenant_id, need.source, **kwargs)
     if need.purpose == "databricks":
         from airflow.providers.databricks.hooks.databricks import DatabricksHook
@@ -155,14 +153,12 @@ def _probe_local_files(pattern: str) -> Probe:
 
 
 def _probe_s3_files(client: Any, pattern: str, who: str) -> Probe:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, _, key_pattern = pattern.removeprefix("s3://").partition("/")
     prefix = _static_prefix(key_pattern)
     try:
         client.head_bucket(Bucket=bucket)
         page = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000)
-    except ClientError as exc:
+    except client.exceptions.ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in ("404", "NoSuchBucket"):
             return Probe(Status.FAIL, f"bucket {bucket} does not exist (as seen with {who})",
@@ -171,7 +167,7 @@ def _probe_s3_files(client: Any, pattern: str, who: str) -> Probe:
             return Probe(Status.FAIL, f"s3://{bucket}/{prefix}: access denied with {who}",
                          f"allow s3:ListBucket on {bucket} (prefix {prefix!r}) and s3:GetObject under it")
         return Probe(Status.FAIL, f"s3://{bucket}/{prefix}: {error_text(exc)}", f"check {who} and source.path")
-    except BotoCoreError as exc:
+    except Exception as exc:  # noqa: BLE001 - botocore's transport errors (endpoint unreachable, timeouts)
         return Probe(Status.FAIL, f"s3://{bucket}: no answer: {error_text(exc)}",
                      f"check the endpoint_url/region of {who}")
     keys = [o["Key"] for o in page.get("Contents", [])]
