@@ -5,8 +5,9 @@ Used by the tests (one per tenant workspace) and by ``make demo``, where the hea
 stand-in executes the submitted job entry point with this package instead of on a cluster.
 
 Endpoints: ``runs/submit`` (honours ``idempotency_token``), ``runs/get``, ``runs/get-output``,
-``runs/cancel``, and ``jobs/list`` (no jobs: what ``tenantflow doctor`` asks to prove the token works). Every request is recorded (path, headers, JSON). Each new run follows a scenario,
-one state every ``step_seconds``:
+``runs/cancel``, and ``jobs/list`` (no jobs: what ``tenantflow doctor`` asks to prove the token works).
+Every request is recorded (path, headers, JSON). Each new run follows a scenario, one state every
+``step_seconds``:
 
 - ``success``: PENDING -> RUNNING -> TERMINATED/SUCCESS
 - ``failure``: PENDING -> RUNNING -> TERMINATED/FAILED, runs/get-output carries ``error``
