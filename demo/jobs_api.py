@@ -5,8 +5,9 @@ Used by the tests (one per tenant workspace) and by ``make demo``, where the hea
 stand-in executes the submitted job entry point with this package instead of on a cluster.
 
 Endpoints: ``runs/submit`` (honours ``idempotency_token``), ``runs/get``, ``runs/get-output``,
-``runs/cancel``. Every request is recorded (path, headers, JSON). Each new run follows a scenario,
-one state every ``step_seconds``:
+``runs/cancel``, and ``jobs/list`` (no jobs: what ``tenantflow doctor`` asks to prove the token works).
+Every request is recorded (path, headers, JSON). Each new run follows a scenario, one state every
+``step_seconds``:
 
 - ``success``: PENDING -> RUNNING -> TERMINATED/SUCCESS
 - ``failure``: PENDING -> RUNNING -> TERMINATED/FAILED, runs/get-output carries ``error``
@@ -29,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 PREFIX = "/api/2.2/jobs/runs/"
+LIST_JOBS = "/api/2.2/jobs/list"
 
 
 @dataclass
@@ -205,6 +207,8 @@ class LocalJobsApi:
                 api.requests.append(Request(method, url.path, dict(self.headers), body))
                 if not self.headers.get("Authorization", "").startswith("Bearer "):
                     return self._reply(401, {"error_code": "UNAUTHENTICATED", "message": "no token"})
+                if method == "GET" and url.path == LIST_JOBS:
+                    return self._reply(200, {"jobs": []})
                 action = url.path.removeprefix(PREFIX)
                 if method == "POST" and action == "submit":
                     return self._reply(200, api.submit(body))

@@ -234,6 +234,12 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.doctor.command import doctor
+
+    return doctor(settings, args.tenant, as_json=args.json, timeout=args.timeout, out=_out)
+
+
 def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.isolation.access_matrix import markdown_table
 
@@ -315,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "markdown"], default="text")
     p.add_argument("--out", metavar="FILE", help="also write the plan to FILE")
     p.set_defaults(func=cmd_plan)
+    p = sub.add_parser("doctor", help="check a tenant's connections, landing and catalog before its first run")
+    p.add_argument("tenant")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="per network call (default 5)")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("roles", help="print the tenant role matrix as a markdown table")
     p.set_defaults(func=cmd_roles)

@@ -45,7 +45,12 @@ class CatalogConnectionHook(BaseHook):
         return CatalogCredentials(host=host, login=conn.login or None, password=conn.password or None, extra=extra)
 
 
+def catalog_connection_id(tenant_id: str, connection: str) -> str:
+    """The tenant's connection holding a catalog's credentials: '<tenant>__<connection>'."""
+    return f"{tenant_id}{naming.SEPARATOR}{connection}"
+
+
 def tenant_catalog_credentials(tenant_id: str, connection: str) -> CatalogCredentials:
     """Credentials from the connection '<tenant>__<connection>'; outside Airflow, from DATABRICKS_* variables."""
-    conn_id = f"{tenant_id}{naming.SEPARATOR}{connection}"
+    conn_id = catalog_connection_id(tenant_id, connection)
     return CatalogConnectionHook(tenant_id=tenant_id, connection_id=conn_id).get_conn()

@@ -1,0 +1,1 @@
+"""`tenantflow doctor TENANT`: check what a tenant's pipelines need (connections, landing, catalog) before they run."""
