@@ -225,6 +225,23 @@ def cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_helm_values(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.deploy.helm_values import render, tenant_values
+
+    bundles, failures = load_all(settings.config_dir)
+    for tenant_id, exc in failures.items():  # rendering without it would drop its worker set
+        _out(f"tenant {tenant_id!r} has an invalid config, no values written:\n{exc}")
+    if failures:
+        return 1
+    text = render(tenant_values(bundles))
+    if args.out:
+        Path(args.out).write_text(text)
+        _out(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -270,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("roles", help="print the tenant role matrix as a markdown table")
     p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("helm-values", help="render the tenants' Helm values (worker sets) from the configs")
+    p.add_argument("--out", help="write to this file (helm-values/tenants.values.yaml) instead of stdout")
+    p.set_defaults(func=cmd_helm_values)
     return parser
 
 
