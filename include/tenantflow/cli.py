@@ -255,6 +255,21 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.out).write_text(result.output, encoding="utf-8")
     sys.stdout.write(result.output)
     return result.exit_code
+def cmd_helm_values(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.deploy.helm_values import render, tenant_values
+
+    bundles, failures = load_all(settings.config_dir)
+    for tenant_id, exc in failures.items():  # rendering without it would drop its worker set
+        _out(f"tenant {tenant_id!r} has an invalid config, no values written:\n{exc}")
+    if failures:
+        return 1
+    text = render(tenant_values(bundles))
+    if args.out:
+        Path(args.out).write_text(text)
+        _out(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -329,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("roles", help="print the tenant role matrix as a markdown table")
     p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("helm-values", help="render the tenants' Helm values (worker sets) from the configs")
+    p.add_argument("--out", help="write to this file (helm-values/tenants.values.yaml) instead of stdout")
+    p.set_defaults(func=cmd_helm_values)
     return parser
 
 

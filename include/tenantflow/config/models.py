@@ -20,6 +20,7 @@ from tenantflow.config.privacy import PiiPolicy
 from tenantflow.config.processing import DatabricksCluster
 from tenantflow.config.retention import PlatformRetention, RetentionSettings
 from tenantflow.config.transform import Transform
+from tenantflow.config.workers import WorkerSettings
 
 SLUG = r"^[a-z][a-z0-9_]{1,30}[a-z0-9]$"
 _SLUG_RE = re.compile(SLUG)
@@ -142,11 +143,26 @@ class TenantConfig(Model):
     retention: RetentionSettings | None = Field(
         default=None, description="Maximum age of raw batches, rejects and quarantine rows (within platform bounds)."
     )
+    workers: WorkerSettings | None = Field(
+        default=None,
+        description="The tenant's own Celery workers (replicas, resources, nodes, IAM role); only with "
+        "`quotas.worker_queue`. Omitted: 1 replica, 500m/1Gi requested, 2/4Gi limit, nodes labelled "
+        "tenantflow.io/tenant=<id>, the shared workers' IAM role.",
+    )
 
     @field_validator("id")
     @classmethod
     def _id_slug(cls, value: str) -> str:
         return _slug(value, "tenant id")
+
+    @model_validator(mode="after")
+    def _workers_need_a_queue(self) -> TenantConfig:
+        if self.workers is not None and self.quotas.worker_queue is None:
+            raise ValueError(
+                "`workers` configures the tenant's own worker set, which consumes `quotas.worker_queue`: "
+                f"set quotas.worker_queue: tenant_{self.id} (tier dedicated) or remove `workers`"
+            )
+        return self
 
 
 # --------------------------------------------------------------------------- pipeline

@@ -1,0 +1,1 @@
+"""Deployment artefacts derived from the tenant configs (Helm values)."""
