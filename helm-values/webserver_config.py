@@ -64,6 +64,7 @@ AUTH_ROLES_MAPPING: dict[str, list[str]] = {
     "platform-support": ["support"],
     "platform-auditors": ["auditor"],
 }
+_SYSTEM_ROLES = frozenset(role for roles in AUTH_ROLES_MAPPING.values() for role in roles)
 _PERSONAS = {"admins": "admin", "engineers": "engineer", "analysts": "analyst", "stewards": "steward"}
 _TENANT_GROUP = re.compile(r"^(?P<tenant>[a-z][a-z0-9_]{2,31})-(?P<group>" + "|".join(_PERSONAS) + r")$")
 
@@ -71,7 +72,9 @@ _TENANT_GROUP = re.compile(r"^(?P<tenant>[a-z][a-z0-9_]{2,31})-(?P<group>" + "|"
 def tenant_role_of_group(group: str) -> str | None:
     """ "finance-engineers" -> "finance_engineer"; None for a group that is no tenant persona group."""
     match = _TENANT_GROUP.match(group)
-    return f"{match['tenant']}_{_PERSONAS[match['group']]}" if match else None
+    role = f"{match['tenant']}_{_PERSONAS[match['group']]}" if match else None
+    # the system roles are granted by the explicit mapping above only, never by the tenant pattern
+    return None if role in _SYSTEM_ROLES else role
 
 
 # --- FAB authentication settings -----------------------------------------------------------
