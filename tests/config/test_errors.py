@@ -478,3 +478,11 @@ def test_databricks_engine_without_the_tenants_cluster_is_a_config_error(root):
     assert ("runs on engine 'databricks' but tenant.yaml of tenant 'retail' has no `databricks:` section"
             in error.message)
     assert "use `engine: local`" in error.hint
+
+
+def test_pii_key_connection_of_another_tenant(root: Path) -> None:
+    text = ORDERS + "pii:\n  detect: false\n  secret_connection: retail__pii\n"
+    path = write_orders(root, text)
+    line, column = position(path, "secret_connection:")
+    check(the_error(root), path, line, column, "pii.secret_connection",
+          "'retail__pii' does not belong to tenant 'finance'", hint="finance__<name>")

@@ -4,7 +4,6 @@ api-server started signs in without a restart; only the system groups are listed
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from doctor_tree import DATABRICKS_CLUSTER, EchoingWorkspace, bundle, sql_source
 
 from demo.jobs_api import LocalJobsApi
@@ -77,11 +78,23 @@ def test_no_hashing_no_databricks_means_those_lines_are_skipped(tmp_path):
 
 
 def test_another_tenants_connection_fails_isolation_and_is_not_looked_up(tmp_path, monkeypatch):
-    # the loader refuses a foreign source.connection_id, but pii.secret_connection is free text
+    # the loader refuses a foreign pii.secret_connection; the doctor holds the line too (defence in depth), so
+    # the bundle is altered after loading
+    import dataclasses
+
+    from tenantflow.config.errors import ConfigErrors
+
     monkeypatch.setenv("AIRFLOW_CONN_RETAIL__PII", json.dumps({"conn_type": "generic", "password": "r" * 40}))
-    pipelines = {"customers": {**sql_source("acme__erp"),
-                               "pii": {"columns": {"email": {"method": "hash"}}, "secret_connection": "retail__pii"}}}
-    report = run_checks(bundle(tmp_path, pipelines), str(tmp_path / "home"))
+    foreign = {"customers": {**sql_source("acme__erp"),
+                             "pii": {"columns": {"email": {"method": "hash"}}, "secret_connection": "retail__pii"}}}
+    with pytest.raises(ConfigErrors, match="pii.secret_connection"):
+        bundle(tmp_path / "refused", foreign)
+    own = {"customers": {**sql_source("acme__erp"),
+                         "pii": {"columns": {"email": {"method": "hash"}}, "secret_connection": "acme__pii"}}}
+    loaded = bundle(tmp_path, own)
+    (pipeline,) = loaded.pipelines
+    altered = pipeline.model_copy(update={"pii": pipeline.pii.model_copy(update={"secret_connection": "retail__pii"})})
+    report = run_checks(dataclasses.replace(loaded, pipelines=(altered,)), str(tmp_path / "home"))
     isolation = _line(report, "isolation", "retail__pii")
     assert isolation.status == Status.FAIL and isolation.pipelines == ("customers",)
     assert "tenant 'acme' may not use connection 'retail__pii'" in isolation.detail

@@ -125,6 +125,9 @@ def pipeline_violations(
         v := location_owner_violation("source.path", source.path, tenant_id, other_tenants, kind="source")
     ):
         yield v
+    secret = pipeline.pii.secret_connection if pipeline.pii is not None else None
+    if secret is not None and (v := connection_violation("pii.secret_connection", secret, tenant_id)):
+        yield v
     if pipeline.transform is not None:
         yield from lookup_violations(pipeline.transform.lookups, tenant_id)
     keys = pipeline.target.merge_keys
