@@ -91,7 +91,7 @@ class Stack:
         return run_cli(*args, env=self.env, timeout=timeout)
 
     def migrate_sync_parse(self) -> str:
-        """Migrate, ``tenantflow sync --demo-users``, then parse: DAG access_control names roles sync made."""
+        """Migrate, ``tenantflow sync --demo-users`` (roles with per-DAG permissions, users), then parse."""
         self.cli("airflow", "db", "migrate")
         out = self.cli("tenantflow", "sync", "--demo-users").stdout
         self.cli("airflow", "dags", "reserialize")
