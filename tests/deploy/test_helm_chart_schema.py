@@ -166,7 +166,7 @@ def test_the_reconcile_sidecar_mounts_the_git_sync_volume_the_chart_gives_the_da
     assert GIT_CONFIG_DIR.startswith(f"{dags_path}/repo/")  # git-sync's checkout inside that volume
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["valueFrom"] == {
         "secretKeyRef": {"name": values["data"]["metadataSecretName"], "key": "connection"}}
-    assert sidecar["args"][:3] == ["tenantflow", "reconcile", "--watch"]
+    assert sidecar["args"][:2] == ["bash", "-c"] and "tenantflow reconcile --watch" in sidecar["args"][2]
     assert {"requests", "limits"} <= set(sidecar["resources"])
 
 
