@@ -114,7 +114,12 @@ def cmd_new_tenant(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for path in written:
         _out(f"created {path}")
-    return cmd_validate(argparse.Namespace(paths=[str(settings.config_dir / args.tenant_id)]), settings)
+    code = cmd_validate(argparse.Namespace(paths=[str(settings.config_dir / args.tenant_id)]), settings)
+    if code == 0:
+        _out(f"next: commit both, open a PR (`tenantflow plan` shows what it does); once merged the reconcile "
+             f"makes the tenant's pool, roles and namespace by itself; `tenantflow doctor {args.tenant_id}` "
+             "checks its connections before the first run")
+    return code
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:

@@ -250,6 +250,7 @@ def test_new_tenant_scaffolds_a_valid_tenant(config_tree: Path) -> None:
         assert path.is_file(), f"{path} was not created\n{output(result)}"
         assert f"created {path}" in result.stdout, output(result)
     assert "OK: 1 tenant(s), 1 pipeline(s) valid" in result.stdout, output(result)
+    assert "once merged the reconcile makes the tenant's pool, roles and namespace by itself" in result.stdout
     assert expected[2].read_text() == (config_tree / "dags" / "tenants" / "finance.py").read_text(), (
         "the scaffolded DAG entry file should be the same thin entry file as the other tenants'"
     )
