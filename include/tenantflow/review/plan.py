@@ -1,13 +1,14 @@
 """The plan of a config change: a pure diff of two loaded config states, section by section.
 
-Each section is one builder in ``SECTION_BUILDERS``; a further section (e.g. the tenant-dependent Helm
-values) is one more function ``(PlanInput) -> Section | None`` appended there.
+Each section is one builder in ``SECTION_BUILDERS``; a further section is one more function
+``(PlanInput) -> Section | None`` appended there.
 """
 
 from __future__ import annotations
 
 from tenantflow.review.access import pools_section, roles_section, users_section
 from tenantflow.review.connections import connections_section
+from tenantflow.review.helm import helm_values_section
 from tenantflow.review.model import Item, Plan, PlanInput, Section, SectionBuilder
 from tenantflow.review.pipelines import pipelines_section
 from tenantflow.review.tenants import offboarding_section, storage_section, tenants_section
@@ -34,6 +35,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     connections_section,
     storage_section,
     offboarding_section,
+    helm_values_section,
     notes_section,
 ]
 
