@@ -130,13 +130,13 @@ def test_plan_names_every_change_of_the_branch(history) -> None:
         "logistics__shipments",
         "- DAG ids removed: finance__fx_rates, retail__maintenance, retail__products, retail__sales",
         # roles, pools, users from desired_state()
-        "- role deleted: retail_admin (by `tenantflow sync --prune`; until then it stays)",
+        "- role deleted: retail_admin (by the reconcile after the merge)",
         "- role changed: finance_analyst",
         "grant DAG finance__crm_accounts: can_read (DAG); can_read, menu_access (DAG Run)",
         "revoke DAG finance__fx_rates: can_read (DAG); can_read, menu_access (DAG Run)",
         "- pool created: tenant_logistics (2 slots)",
         "- pool slots: tenant_healthcare 2 -> 3",
-        "- pool deleted: tenant_retail (by `tenantflow sync --prune`; until then it stays)",
+        "- pool deleted: tenant_retail (by the reconcile after the merge)",
         "- user created: dana (roles finance_engineer)",
         # connections
         "- finance__crm: sql source of finance__crm_accounts",

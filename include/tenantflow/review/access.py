@@ -51,7 +51,7 @@ def roles_section(plan_input: PlanInput) -> Section | None:
         items.append(Item(f"role created: {name} ({plural(len(after[name]), 'permission')})", (
             f"on DAGs: {', '.join(sorted(dags)) or 'none yet'}", f"{len(other)} global permissions")))
     for name in deleted:
-        items.append(Item(f"role deleted: {name} (by `tenantflow sync --prune`; until then it stays)"))
+        items.append(Item(f"role deleted: {name} (by the reconcile after the merge)"))
     changed = 0
     for name in sorted(set(before) & set(after)):
         lines = permission_lines("grant", after[name] - before[name])
@@ -71,7 +71,7 @@ def pools_section(plan_input: PlanInput) -> Section | None:
     items = [Item(f"pool created: {name} ({plural(after[name], 'slot')})") for name in sorted(set(after) - set(before))]
     items += [Item(f"pool slots: {name} {before[name]} -> {after[name]}")
               for name in sorted(set(before) & set(after)) if before[name] != after[name]]
-    items += [Item(f"pool deleted: {name} (by `tenantflow sync --prune`; until then it stays)")
+    items += [Item(f"pool deleted: {name} (by the reconcile after the merge)")
               for name in sorted(set(before) - set(after))]
     return Section("Pools", tuple(items), (plural(len(items), "pool change"),)) if items else None
 

@@ -59,8 +59,8 @@ def tenants_section(plan_input: PlanInput) -> Section | None:
         )))
     for tid in removed:
         items.append(Item(f"tenant removed: {tid}", (
-            "its DAGs are no longer parsed (their runs stay in the history); its pool and roles go at "
-            "`tenantflow sync --prune`", "its data is kept (see 'Data left by removed tenants')")))
+            "the reconcile after the merge pauses its DAGs (their runs stay in the history) and removes "
+            "its pool and roles: its users lose access", "its data is kept (see 'Data left by removed tenants')")))
     changed = 0
     for tid in sorted(set(base) & set(head)):
         lines = tenant_changes(base[tid].tenant, head[tid].tenant)
