@@ -4,7 +4,7 @@ The hand-written ("static") DAG files are what a person would write without the 
 and operator constructor calls with literal arguments. The operators need a
 ``pipeline_ctx``; it is built from the already-validated config with ``Model.model_construct(...)``
 (no validation, no YAML), the cheapest honest equivalent of what the factory hands them. Every
-literal (doc_md, tags, default_args, access_control, ...) is computed once here with the factory's
+literal (doc_md, tags, default_args, ...) is computed once here with the factory's
 own helpers, so both sides build the same DAGs; the benchmark checks that by fingerprint.
 """
 
@@ -173,7 +173,6 @@ def static_module(bundle: Any, home: str) -> str:
     """Source of one hand-written DAG file holding every DAG of the tenant in ``bundle``."""
     from tenantflow.factory.dag_builder import default_args
     from tenantflow.factory.docs import pipeline_doc_md
-    from tenantflow.isolation.access_matrix import dag_access_control
     from tenantflow.pipeline_context import PipelineContext
 
     lit = _Source()
@@ -182,8 +181,7 @@ def static_module(bundle: Any, home: str) -> str:
             f"PLATFORM = {lit(bundle.platform)}", f"TENANT = {lit(tenant)}"]
     contexts = [PipelineContext(tenant, p, bundle.platform, home) for p in bundle.pipelines if p.enabled]
     for n, ctx in enumerate(contexts):
-        body.append(_static_dag(n, ctx, lit, default_args(ctx), dag_access_control(tenant.id),
-                                pipeline_doc_md(ctx)))
+        body.append(_static_dag(n, ctx, lit, default_args(ctx), pipeline_doc_md(ctx)))
     if contexts:
         body.append(_static_maintenance_dag(contexts, lit))
     modules: dict[str, list[str]] = {}
@@ -192,7 +190,6 @@ def static_module(bundle: Any, home: str) -> str:
     models = "\n".join(f"from {module} import {', '.join(names)}" for module, names in modules.items())
     header = f'''"""Hand-written Airflow DAGs of tenant {tenant.id} (parse benchmark baseline)."""
 
-import warnings
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
@@ -206,14 +203,11 @@ from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
 from tenantflow.notifications.notifier import TenantNotifier
 from tenantflow.pipeline_context import PipelineContext
-
-warnings.filterwarnings("ignore", message=".*airflow.security.permissions.*")
 '''
     return header + "\n" + "\n\n".join(body) + "\n"
 
 
-def _static_dag(n: int, ctx: Any, lit: _Source, args: dict[str, Any], access: dict[str, Any],
-                doc: str) -> str:
+def _static_dag(n: int, ctx: Any, lit: _Source, args: dict[str, Any], doc: str) -> str:
     pipeline, tenant = ctx.pipeline, ctx.tenant
     tags = [f"tenant:{tenant.id}", f"tier:{tenant.tier}", f"engine:{ctx.engine}", *pipeline.tags]
     description = (pipeline.description.strip().splitlines() or [""])[0][:200] or None
@@ -230,7 +224,6 @@ with DAG(
     default_args={lit(args)},
     max_active_runs={tenant.quotas.max_active_runs!r},
     max_active_tasks={tenant.quotas.max_active_tasks!r},
-    access_control={lit(access)},
     doc_md={doc!r},
     render_template_as_native_obj=False,
 ) as dag_{n}:
@@ -265,7 +258,6 @@ def _static_maintenance_dag(contexts: list[Any], lit: _Source) -> str:
     from tenantflow.config.effective import effective_maintenance
     from tenantflow.factory.dag_builder import default_args
     from tenantflow.factory.maintenance_dag import maintenance_doc_md
-    from tenantflow.isolation.access_matrix import dag_access_control
 
     first = contexts[0]
     tenant = first.tenant
@@ -282,7 +274,6 @@ def _static_maintenance_dag(contexts: list[Any], lit: _Source) -> str:
     default_args={lit(default_args(first))},
     max_active_runs=1,
     max_active_tasks={tenant.quotas.max_active_tasks!r},
-    access_control={lit(dag_access_control(tenant.id))},
     doc_md={maintenance_doc_md(contexts, policy)!r},
 ) as maintenance:
 {tasks}

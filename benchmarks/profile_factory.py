@@ -76,7 +76,6 @@ def instrument() -> None:
         timed(cache, "write", "  parse cache: write JSON")
     timed(tenant_dags, "build_dag", "build_dag (all DAG work)")
     timed(dag_builder, "pipeline_doc_md", "  doc_md")
-    timed(dag_builder, "dag_access_control", "  access_control")
     timed(dag_builder, "default_args", "  default_args")
     timed(dag_builder, "schedule", "  timetable")
 
