@@ -24,6 +24,14 @@ QUARANTINE_RULE = """quality:
     severity: quarantine
 """
 WHO = {"tenant": "retail", "pipeline": "sales"}
+# one good row and one malformed row (quantity is not a number): extract rejects it
+DROP = ("sales_2026-11-07.csv", "sale_id,store_id,sku,quantity,unit_price,sold_at,channel\n"
+        "910001,1,SKU-00001,2,9.99,2026-11-07T10:00:00,store\n"
+        "910002,1,SKU-00002,two,9.99,2026-11-07T10:05:00,store\n")
+GATE = """quality:
+  - rule: row_count
+    min: 1000000000
+"""
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +40,29 @@ def emitted(tmp_path_factory, airflow_db):
     home, env = demo_tree(root)
     sales = root / "tenant_configs" / "retail" / "pipelines" / "sales.yaml"
     sales.write_text(sales.read_text().replace("quality:\n", QUARANTINE_RULE, 1))
+    source = _source_rows(home)
+    (home / "sources" / "retail" / "sales" / DROP[0]).write_text(DROP[1])
     run_cli("tenantflow", "sync", env=env)
     receiver = StatsdReceiver()
     try:
         env = {**env, **receiver.env()}
         result = run_dag("retail__sales", "2026-11-24", env=env)
         assert "state=success" in result.stdout + result.stderr, (result.stdout + result.stderr)[-4000:]
-        loaded = len(receiver.lines)
+        runs = [last_run_id("retail__sales", env=env)]
         result = run_dag("retail__maintenance", "2026-11-25", env=env)
         assert "state=success" in result.stdout + result.stderr, (result.stdout + result.stderr)[-4000:]
+        maintained = len(receiver.lines)
+        # an error-severity rule fails the gate: the quality task fails (no retry can help)
+        sales.write_text(sales.read_text().replace("quality:\n", GATE, 1))
+        (home / "sources" / "retail" / "sales" / "sales_2026-11-08.csv").write_text(DROP[1].split("910002")[0])
+        result = run_dag("retail__sales", "2026-11-26", env=env, check=False)
+        assert "state=failed" in result.stdout + result.stderr, (result.stdout + result.stderr)[-4000:]
     finally:
         receiver.close()
     (root / "received.txt").write_text("\n".join(receiver.lines))  # for a human reading a failure
-    return {"env": env, "home": home, "points": receiver.points(), "pipeline_points": loaded,
-            "run_id": last_run_id("retail__sales", env=env)}
+    points = receiver.points()
+    return {"env": env, "home": home, "source": source, "points": points[:maintained], "failed": points[maintained:],
+            "run_id": runs[0]}
 
 
 def _values(points, name: str, **tags: str) -> list[float]:
@@ -57,13 +74,14 @@ def _source_rows(home: Path) -> pa.Table:
 
 
 def test_rows_per_stage_are_the_runs_rows(emitted):
-    points = emitted["points"]
-    source = _source_rows(emitted["home"])
+    points, source = emitted["points"], emitted["source"]
     quarantined = sum(q > 4 for q in source["quantity"].to_pylist())
     assert 0 < quarantined < source.num_rows, "the demo data should exercise the quarantine rule"
+    rows = source.num_rows + 1  # the demo files' rows and the good row of DROP
     for stage in ("extract", "land", "quality"):
-        assert _values(points, "airflow.tenantflow.rows", **WHO, stage=stage) == [source.num_rows], stage
-    assert _values(points, "airflow.tenantflow.rows", **WHO, stage="load") == [source.num_rows - quarantined]
+        assert _values(points, "airflow.tenantflow.rows", **WHO, stage=stage) == [rows], stage
+    assert _values(points, "airflow.tenantflow.rows", **WHO, stage="load") == [rows - quarantined]
+    assert _values(points, "airflow.tenantflow.rejected_rows", **WHO) == [1]
     assert _values(points, "airflow.tenantflow.quarantine.rows", **WHO) == [quarantined]
     assert _values(points, "airflow.tenantflow.quality.flagged_rows", **WHO) == [quarantined]
     (score,) = _values(points, "airflow.tenantflow.quality.score", **WHO)
@@ -111,3 +129,14 @@ def test_every_tenantflow_point_has_exactly_its_declared_labels(emitted):
     assert {p.name for p in ours} == set(declared), json.dumps(sorted({p.name for p in ours}))
     for p in ours:
         assert set(p.tags) == declared[p.name], p
+
+
+def test_a_failed_gate_reports_its_score_and_airflow_counts_the_failure(emitted):
+    failed = emitted["failed"]
+    (score,) = _values(failed, "airflow.tenantflow.quality.score", **WHO)
+    assert score < 100
+    assert _values(failed, "airflow.ti.finish.retail__sales.quality.failed") == [1]
+    # Airflow 3.3 counts an AirflowFailException (our gate) in ti.finish, not in ti_failures: the
+    # failure metric the mapping builds on is ti.finish
+    assert _values(failed, "airflow.ti.finish", dag_id="retail__sales", task_id="quality", state="failed") == [1]
+    assert not _values(failed, "airflow.tenantflow.rows", **WHO, stage="load"), "nothing loads after a failed gate"
