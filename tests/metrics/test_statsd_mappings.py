@@ -48,7 +48,8 @@ CASES = [
      "tenantflow_stage_duration_seconds", {"tenant": "finance", "pipeline": "orders", "stage": "extract"}),
     ("airflow.dagrun.duration.failed.finance__orders:9000|ms",
      "tenantflow_dagrun_duration_seconds", {"state": "failed", "tenant": "finance", "pipeline": "orders"}),
-    ("airflow.pool.running_slots.tenant_finance:3|g", "tenantflow_pool_slots", {"state": "running", "tenant": "finance"}),
+    ("airflow.pool.running_slots.tenant_finance:3|g", "tenantflow_pool_slots",
+     {"state": "running", "tenant": "finance"}),
     ("airflow.pool.open_slots.tenant_big_shop:5|g", "tenantflow_pool_slots", {"state": "open", "tenant": "big_shop"}),
     ("airflow.pool.starving_tasks.tenant_finance:0|g", "tenantflow_pool_starving_tasks", {"tenant": "finance"}),
     # not a tenant's: the chart's default series, unchanged
