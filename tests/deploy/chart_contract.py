@@ -31,10 +31,12 @@ class Key:
     types: tuple[str, ...]
     extra: bool | None = None  # objects: does the chart accept keys it does not list?
     enum: tuple[str, ...] = ()
+    free_items: bool = False  # arrays: the chart's schema says nothing of the items (not checked here either)
 
     def __post_init__(self) -> None:
         assert set(self.types) <= set(JSON_TYPES), self.types
         assert (self.extra is None) == ("object" not in self.types), "`extra` is for objects (only)"
+        assert not self.free_items or self.types == ("array",), "`free_items` is for arrays (only)"
 
 
 STRING = Key(("string",))
@@ -44,6 +46,7 @@ INTEGER = Key(("integer",))
 CLOSED = Key(("object",), extra=False)
 OPEN = Key(("object",), extra=True)
 LIST = Key(("array",))
+FREE_LIST = Key(("array",), free_items=True)  # e.g. statsd-exporter mapping rules: statsd_exporter's format
 QUANTITY = Key(("string", "number"))  # Kubernetes resource quantity: "500m", "4Gi", 2
 PULL_POLICY = Key(("string",), enum=("Always", "Never", "IfNotPresent"))
 
@@ -179,6 +182,10 @@ CONTRACT: dict[str, Key] = {
     "apiServer.extraVolumeMounts[].name": STRING,
     "apiServer.extraVolumeMounts[].mountPath": STRING,
     "apiServer.extraVolumeMounts[].readOnly": BOOLEAN,
+    # metrics: the chart's statsd-exporter (README "Metrics")
+    "statsd": CLOSED,
+    "statsd.enabled": BOOLEAN,
+    "statsd.overrideMappings": FREE_LIST,
     # jobs
     "migrateDatabaseJob": CLOSED,
     "migrateDatabaseJob.enabled": BOOLEAN,

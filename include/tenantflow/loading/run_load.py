@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tenantflow.catalog.hook import IcebergHook
 from tenantflow.landing.store import LandingHook
 from tenantflow.loading.commit import PlannedLoad
+from tenantflow.metrics.emit import part_bytes
 from tenantflow.pii.pipeline import pipeline_policy, pipeline_secret, protect_rows
 
 if TYPE_CHECKING:
@@ -67,4 +68,4 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
         if result is None:  # merge, overwrite, partitioned or evolving tables: write the rows
             result = hook.write(landing.read(), planned)
     hook.classify(protection.properties)
-    return {**result.as_dict(), "pii": protection.summary()}
+    return {**result.as_dict(), "pii": protection.summary(), "bytes": part_bytes(manifest.parts)}

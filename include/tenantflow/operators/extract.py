@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from tenantflow.landing.store import LandingHook
 from tenantflow.loading.watermark import behind, to_text
+from tenantflow.metrics import emit
 from tenantflow.operators.base import PipelineStageOperator
 
 
@@ -50,6 +51,8 @@ class ExtractOperator(PipelineStageOperator):
         new_watermark = to_text(staged.max_cursor) if staged.max_cursor is not None else planned_watermark
         self.log.info("extracted %d rows from %s into %d part(s)%s", staged.rows, description, len(staged.files),
                       f"; {bad_rows.count} malformed row(s) rejected to {rejected_at}" if bad_rows.count else "")
+        emit.stage_volume(ctx, "extract", rows=staged.rows, bytes=emit.part_bytes(staged.parts),
+                          rejected_rows=bad_rows.count)
         return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark,
                 # the load state this read was planned on: the load re-checks it at commit
                 "incremental": cursor is not None and not incremental.full_refresh,

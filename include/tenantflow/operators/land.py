@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tenantflow.landing.store import LandingHook
+from tenantflow.metrics import emit
 from tenantflow.operators.base import PipelineStageOperator
 
 
@@ -27,6 +28,7 @@ class LandOperator(PipelineStageOperator):
             incremental=bool(extracted.get("incremental", False)),
             planned_watermark=extracted.get("planned_watermark"),
         )
+        emit.stage_volume(self.pipeline_ctx, "land", rows=manifest.rows, bytes=emit.part_bytes(manifest.parts))
         result = {"rows": manifest.rows, "files": len(manifest.files), "location": hook.location.final}
         retention = self.pipeline_ctx.retention
         if retention.raw_batches is not None or retention.rejects is not None:

@@ -8,9 +8,12 @@ One more task maintains the tenant's quality tables.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tenantflow.catalog.hook import IcebergHook
+from tenantflow.metrics import emit
+from tenantflow.metrics.freshness import last_load_time
 from tenantflow.operators.base import PipelineStageOperator
 
 
@@ -30,6 +33,9 @@ class TableMaintenanceOperator(PipelineStageOperator):
         retention = ctx.retention
         hook = IcebergHook(ctx)
         result: dict[str, Any] = {"pipeline": ctx.pipeline.id}
+        table = hook.table()
+        if table is not None:  # freshness before maintenance commits anything (which never counts as a load)
+            emit.table_freshness(ctx, last_load=last_load_time(table), now=dt.datetime.now(dt.UTC))
         # retention first, so the expiry and orphan steps below also free what it deleted
         quarantine = hook.tenant_table(quarantine_identifier(ctx.namespace, ctx.pipeline.target.table))
         if quarantine is not None and retention.quarantine is not None:

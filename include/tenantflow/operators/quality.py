@@ -23,6 +23,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from tenantflow.landing.integrity import DamagedBatch
 from tenantflow.landing.store import LandingHook
+from tenantflow.metrics import emit
 from tenantflow.operators.base import PipelineStageOperator
 
 DOCS_FOLDER = "_quality_docs"
@@ -68,7 +69,9 @@ class QualityCheckOperator(PipelineStageOperator):
         if report.data_docs:
             self.log.info("GX Data Docs of this run: %s", report.data_docs)
         store.record_results(report, pipeline=pipeline.id, run_id=run_id, at=now, quarantined_rows=quarantined)
-        if report.errors:
+        flagged = sum(o.unexpected_count or 0 for o in report.outcomes if not o.success)
+        if report.errors:  # a rejected batch's score is what an alert wants to see
+            emit.quality_result(ctx, rows=report.rows, score=report.score, flagged_rows=flagged, quarantined_rows=0)
             failed = ", ".join(o.rule for o in report.errors)
             raise QualityGateFailed(f"{len(report.errors)} error-severity quality rule(s) failed: {failed}; "
                                     "nothing was loaded")
@@ -87,6 +90,8 @@ class QualityCheckOperator(PipelineStageOperator):
             raw.publish_derived("approved", [split.passing], source=raw.manifest().source)
             self.log.info("quarantined %d row(s) into %s; %d row(s) approved for loading", quarantined,
                           f"{ctx.namespace}.{pipeline.target.table}__quarantine", split.passing.num_rows)
+        emit.quality_result(ctx, rows=report.rows, score=report.score, flagged_rows=flagged,
+                            quarantined_rows=quarantined)
         summary = report.as_dict()
         summary["quarantined_rows"] = quarantined
         if report.warnings and ctx.tenant.notifications:

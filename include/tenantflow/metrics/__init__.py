@@ -1,0 +1,1 @@
+"""Per-tenant metrics through Airflow's own metrics path (StatsD or OpenTelemetry): README "Metrics"."""
