@@ -1,0 +1,50 @@
+"""Subject and text of an alert: the tenant's Jinja templates (sandboxed) or the defaults below.
+
+Context: the fields of ``Alert`` (event, tenant, pipeline, dag_id, run_id, task_id, severity, error,
+counts, links, details). Tenants write these templates, so they render in Jinja's sandbox: no
+attribute access to Python internals, no imports, and a missing variable renders empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tenantflow.notifications.alert import Alert
+
+DEFAULT_SUBJECTS: dict[str, str] = {
+    "failure": "{{ dag_id }}: task {{ task_id }} failed",
+    "quality_warning": "{{ dag_id }}: {{ counts.failed_warn_rules }} quality warning(s) on {{ counts.rows }} rows",
+    "success": "{{ dag_id }}: run succeeded",
+    "sla_miss": "{{ dag_id }}: SLA missed ({{ counts.sla }})",
+    "escalation": "{{ dag_id }}: {{ counts.consecutive_failures }} failed runs in a row (tenant {{ tenant }})",
+}
+DEFAULT_BODY = """{{ subject }}
+Tenant: {{ tenant }}  Pipeline: {{ pipeline }}  Severity: {{ severity }}
+DAG: {{ dag_id }}  Run: {{ run_id or '-' }}{% if task_id %}  Task: {{ task_id }}{% endif %}
+{% if error %}Error: {{ error }}
+{% endif %}{% for line in details %}- {{ line }}
+{% endfor %}{% for name, value in counts.items() %}{{ name }}: {{ value }}
+{% endfor %}{% for name, url in links.items() %}{{ name }}: {{ url }}
+{% endfor %}"""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+
+
+def render(alert: Alert, templates: Mapping[str, Any]) -> Rendered:
+    """Render the event's templates (``config.alerting.Template`` or None each) for ``alert``."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+    own = templates.get(alert.event)
+    context = alert.context()
+    subject_source = (own.subject if own is not None else None) or DEFAULT_SUBJECTS[alert.event]
+    subject = " ".join(env.from_string(subject_source).render(context).split())[:250]
+    body_source = (own.body if own is not None else None) or DEFAULT_BODY
+    text = env.from_string(body_source).render({**context, "subject": subject}).strip()
+    return Rendered(f"[{alert.severity}][{alert.tenant}] {subject}", text)
