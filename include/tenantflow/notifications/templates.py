@@ -7,11 +7,14 @@ attribute access to Python internals, no imports, and a missing variable renders
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tenantflow.notifications.alert import Alert
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SUBJECTS: dict[str, str] = {
     "failure": "{{ dag_id }}: task {{ task_id }} failed",
@@ -43,8 +46,16 @@ def render(alert: Alert, templates: Mapping[str, Any]) -> Rendered:
     env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
     own = templates.get(alert.event)
     context = alert.context()
-    subject_source = (own.subject if own is not None else None) or DEFAULT_SUBJECTS[alert.event]
-    subject = " ".join(env.from_string(subject_source).render(context).split())[:250]
-    body_source = (own.body if own is not None else None) or DEFAULT_BODY
-    text = env.from_string(body_source).render({**context, "subject": subject}).strip()
+
+    def text_of(source: str | None, default: str, values: dict[str, Any]) -> str:
+        if source:
+            try:
+                return env.from_string(source).render(values)
+            except Exception as exc:  # noqa: BLE001 - a broken tenant template must not swallow the alert
+                log.warning("%s template of tenant %s failed (%s: %s); the default is used", alert.event,
+                            alert.tenant, type(exc).__name__, exc)
+        return env.from_string(default).render(values)
+
+    subject = " ".join(text_of(own and own.subject, DEFAULT_SUBJECTS[alert.event], context).split())[:250]
+    text = text_of(own and own.body, DEFAULT_BODY, {**context, "subject": subject}).strip()
     return Rendered(f"[{alert.severity}][{alert.tenant}] {subject}", text)
