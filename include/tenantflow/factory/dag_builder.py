@@ -51,14 +51,14 @@ def default_args(ctx: PipelineContext) -> dict[str, Any]:
 
 
 def wants_alert(ctx: PipelineContext, event: str) -> bool:
-    """Whether a callback is needed: the event is routed to a target, or escalation counts the runs."""
+    """Whether the failure callback is needed: failures are routed to a target, or escalation counts them."""
     alerting = ctx.tenant.alerting
     return bool(alerting.targets_for(event)[1]) or alerting.escalation is not None
 
 
 def run_callbacks(ctx: PipelineContext) -> dict[str, Any]:
-    """The DAG's own callbacks: the run's success (alert `success`; resets the escalation count)."""
-    if not wants_alert(ctx, "success"):
+    """The DAG's own callbacks: the run's success (alert `success`)."""
+    if not ctx.tenant.alerting.targets_for("success")[1]:
         return {}
     from tenantflow.notifications.notifier import TenantAlertNotifier
 
@@ -102,9 +102,19 @@ def build_dag(ctx: PipelineContext) -> DAG:
             task_id="register",
             pipeline_ctx=ctx,
             outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
+            **_last_task_callbacks(ctx),
         )
         chain(extract, land, quality, *process, register)
     return dag
+
+
+def _last_task_callbacks(ctx: PipelineContext) -> dict[str, Any]:
+    """With escalation, the last task's success resets the count of failed runs in a row (task process)."""
+    if ctx.tenant.alerting.escalation is None:
+        return {}
+    from tenantflow.notifications.notifier import TenantAlertNotifier
+
+    return {"on_success_callback": TenantAlertNotifier(pipeline_ctx=ctx, event="last_task_succeeded")}
 
 
 def _process_tasks(ctx: PipelineContext) -> list[BaseOperator]:

@@ -54,14 +54,17 @@ def task_failed(ctx: Any, context: Any) -> dict[str, str]:
     return {**_send(alert, ctx.tenant, ctx.platform, context), **outcome}
 
 
+def last_task_succeeded(ctx: Any, context: Any) -> None:
+    """The run's last task succeeded: the run did, so the count of failed runs in a row starts again."""
+    try:
+        escalation.record_success(getattr(context.get("dag"), "dag_id", None) or ctx.dag_id)
+    except Exception:  # noqa: BLE001
+        log.exception("failure count of %s not reset", ctx.dag_id)
+
+
 def run_succeeded(ctx: Any, context: Any) -> dict[str, str]:
     dag_run = context.get("dag_run")
     run_id = context.get("run_id") or getattr(dag_run, "run_id", None)
-    if ctx.tenant.alerting.escalation is not None:
-        try:
-            escalation.record_success(getattr(context.get("dag"), "dag_id", None) or ctx.dag_id)
-        except Exception:  # noqa: BLE001
-            log.exception("failure count of %s not reset", ctx.dag_id)
     return _send(_base(ctx, "success", run_id, context), ctx.tenant, ctx.platform, context)
 
 
