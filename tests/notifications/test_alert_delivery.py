@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 
 import pytest
 
@@ -136,8 +135,3 @@ def test_a_template_that_breaks_the_sandbox_falls_back_to_the_default(receivers)
     text = receivers.to("/alerts/retail")[0]["body"]["text"]
     assert "subclasses" not in text and "Task: extract" in text  # ...with the default text, not Python internals
 
-
-def test_connections_come_from_the_environment_not_the_yaml():
-    # a guard against this module's fixtures leaking: every target above names a connection, none a URL
-    assert all("://" not in json.dumps(t) for t in TARGETS.values())
-    assert not any(k.startswith("AIRFLOW_CONN_RETAIL__") for k in os.environ)
