@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from tenantflow import naming
+from tenantflow.config.alerting import PipelineSla, PlatformAlerting, TenantAlerting, fresh_by_interval
 from tenantflow.config.base import Classification, Model, Schedule
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
@@ -46,6 +47,15 @@ class Engine(StrEnum):
 
 
 # --------------------------------------------------------------------------- tenant
+
+NOTIFICATIONS_REMOVED = """`notifications:` was replaced by `alerting:`, whose targets name connections (the URL or \
+token goes in the connection, not in git). The new form:
+  alerting:
+    targets:
+      oncall_mail: {kind: smtp, connection: <tenant>__smtp, to: [oncall@example.com]}
+      team_slack: {kind: slack, connection: <tenant>__slack}        # webhook URL in the connection
+    events: {failure: critical, quality_warning: warning}          # event -> severity
+    severities: {critical: [oncall_mail, team_slack], warning: [team_slack]}"""
 
 
 class Contact(Model):
@@ -100,20 +110,6 @@ class Access(Model):
     stewards: tuple[str, ...] = ()
 
 
-class Notification(Model):
-    kind: Literal["email", "slack", "webhook"]
-    target: str = Field(min_length=1, description="email address (email) or http(s) URL (slack, webhook)")
-    events: tuple[Literal["failure", "quality_warning", "success"], ...] = ("failure",)
-
-    @model_validator(mode="after")
-    def _target_fits_kind(self) -> Notification:
-        if self.kind == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.target):
-            raise ValueError(f"email target {self.target!r} is not an email address")
-        if self.kind != "email" and not re.match(r"https?://[^\s/]+", self.target):
-            raise ValueError(f"{self.kind} target {self.target!r} must be an http(s):// URL")
-        return self
-
-
 class RetryPolicy(Model):
     retries: int = Field(ge=0, le=20)
     retry_delay_seconds: int = Field(ge=1, le=86_400)
@@ -134,7 +130,11 @@ class TenantConfig(Model):
         default=None, description="Job cluster of pipelines with engine 'databricks' (connection <tenant>__databricks)."
     )
     access: Access = Access()
-    notifications: tuple[Notification, ...] = ()
+    alerting: TenantAlerting = Field(
+        default_factory=TenantAlerting,
+        description="Alert targets (on the tenant's connections), routing by severity, escalation, templates.",
+    )
+    notifications: None = Field(default=None, description="Removed: replaced by `alerting:` (see README).")
     classification: Classification
     retries: RetryPolicy
     maintenance: TenantMaintenance | None = Field(
@@ -154,6 +154,13 @@ class TenantConfig(Model):
     @classmethod
     def _id_slug(cls, value: str) -> str:
         return _slug(value, "tenant id")
+
+    @field_validator("notifications", mode="before")
+    @classmethod
+    def _notifications_removed(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(NOTIFICATIONS_REMOVED)
+        return None
 
     @model_validator(mode="after")
     def _workers_need_a_queue(self) -> TenantConfig:
@@ -392,6 +399,9 @@ class PipelineConfig(Model):
     retention: RetentionSettings | None = Field(
         default=None, description="Maximum age of this pipeline's raw batches, rejects and quarantine rows."
     )
+    sla: PipelineSla | None = Field(
+        default=None, description="Freshness (`fresh_by` a time of day) and `max_duration`; misses alert `sla_miss`."
+    )
     enabled: bool = True
 
     @field_validator("id")
@@ -409,6 +419,15 @@ class PipelineConfig(Model):
                 "incremental.lookback_seconds re-reads rows, which only `target.mode: merge` can absorb "
                 f"without duplicates (mode is {self.target.mode!r})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _fresh_by_needs_a_daily_schedule(self) -> PipelineConfig:
+        if self.sla is not None and self.sla.fresh_by is not None:
+            if self.schedule is None:
+                raise ValueError("sla.fresh_by is a deadline after each scheduled run: set `schedule` (a cron that "
+                                 "fires once a day) or use only sla.max_duration")
+            fresh_by_interval(self.schedule.cron, self.schedule.timezone, self.sla)  # raises if it cannot apply
         return self
 
     @field_validator("tags")
@@ -448,6 +467,9 @@ class PlatformConfig(Model):
     )
     retention: PlatformRetention = Field(
         default=PlatformRetention(), description="Maximum age of landed data per classification."
+    )
+    alerting: PlatformAlerting = Field(
+        default=PlatformAlerting(), description="The platform's on-call: where tenants' escalations go."
     )
 
     @field_validator("defaults")

@@ -105,6 +105,12 @@ def tenant_violations(
             f"namespace {namespace!r} does not belong to tenant {tid!r}",
             f"use '{tid}' or '{tid}_<suffix>'",
         )
+    for name, target in tenant.alerting.targets.items():
+        if v := connection_violation(f"alerting.targets.{name}.connection", target.connection, tid):
+            yield v
+    if tenant.alerting.escalation is not None and platform.alerting.oncall is None:
+        yield Violation("alerting.escalation", "escalation to the platform's on-call is set, but _platform.yaml "
+                        "defines no `alerting.oncall`", "ask the platform team, or remove `alerting.escalation`")
     if tenant.catalog.name not in platform.catalogs:
         yield Violation(
             "catalog.name",

@@ -14,6 +14,7 @@ from airflow.sdk import DAG, Asset, BaseOperator, chain
 
 from tenantflow import naming
 from tenantflow.factory.docs import pipeline_doc_md
+from tenantflow.notifications.sla import deadline_alerts
 from tenantflow.operators.extract import ExtractOperator
 from tenantflow.operators.land import LandOperator
 from tenantflow.operators.load import IcebergLoadOperator
@@ -42,12 +43,26 @@ def default_args(ctx: PipelineContext) -> dict[str, Any]:
     }
     if ctx.tenant.quotas.worker_queue:
         args["queue"] = ctx.tenant.quotas.worker_queue
-    if any("failure" in n.events for n in ctx.tenant.notifications):
-        from tenantflow.notifications.notifier import TenantNotifier
+    if wants_alert(ctx, "failure"):
+        from tenantflow.notifications.notifier import TenantAlertNotifier
 
-        args["on_failure_callback"] = TenantNotifier(tenant_id=ctx.tenant_id, targets=ctx.tenant.notifications,
-                                                     event="failure")
+        args["on_failure_callback"] = TenantAlertNotifier(pipeline_ctx=ctx, event="failure")
     return args
+
+
+def wants_alert(ctx: PipelineContext, event: str) -> bool:
+    """Whether the failure callback is needed: failures are routed to a target, or escalation counts them."""
+    alerting = ctx.tenant.alerting
+    return bool(alerting.targets_for(event)[1]) or alerting.escalation is not None
+
+
+def run_callbacks(ctx: PipelineContext) -> dict[str, Any]:
+    """The DAG's own callbacks: the run's success (alert `success`)."""
+    if not ctx.tenant.alerting.targets_for("success")[1]:
+        return {}
+    from tenantflow.notifications.notifier import TenantAlertNotifier
+
+    return {"on_success_callback": TenantAlertNotifier(pipeline_ctx=ctx, event="success")}
 
 
 def schedule(ctx: PipelineContext) -> Any:
@@ -76,6 +91,8 @@ def build_dag(ctx: PipelineContext) -> DAG:
         max_active_tasks=tenant.quotas.max_active_tasks,
         doc_md=pipeline_doc_md(ctx),
         render_template_as_native_obj=False,
+        deadline=deadline_alerts(ctx) or None,  # the pipeline's `sla:` (alert `sla_miss`)
+        **run_callbacks(ctx),
     ) as dag:
         extract = ExtractOperator(task_id="extract", pipeline_ctx=ctx)
         land = LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id=extract.task_id)
@@ -85,9 +102,19 @@ def build_dag(ctx: PipelineContext) -> DAG:
             task_id="register",
             pipeline_ctx=ctx,
             outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
+            **_last_task_callbacks(ctx),
         )
         chain(extract, land, quality, *process, register)
     return dag
+
+
+def _last_task_callbacks(ctx: PipelineContext) -> dict[str, Any]:
+    """With escalation, the last task's success resets the count of failed runs in a row (task process)."""
+    if ctx.tenant.alerting.escalation is None:
+        return {}
+    from tenantflow.notifications.notifier import TenantAlertNotifier
+
+    return {"on_success_callback": TenantAlertNotifier(pipeline_ctx=ctx, event="last_task_succeeded")}
 
 
 def _process_tasks(ctx: PipelineContext) -> list[BaseOperator]:

@@ -1,1 +1,1 @@
-"""Tenant notifications: quality warnings, failures and successes sent to the tenant's own targets."""
+"""Tenant alerting: events routed by severity to the tenant's targets through Airflow's provider notifiers."""

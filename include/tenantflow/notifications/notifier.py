@@ -1,4 +1,4 @@
-"""Airflow notifier for a tenant's failure/success events (used as task/DAG callbacks by the factory)."""
+"""The factory's callbacks: a task's final failure and a DAG run's success, as Airflow notifiers."""
 
 from __future__ import annotations
 
@@ -7,35 +7,30 @@ from typing import Any
 from airflow.sdk import BaseNotifier
 
 
-class TenantNotifier(BaseNotifier):
-    """Sends the event to the tenant's subscribed targets; the targets come from the tenant's config."""
+class TenantAlertNotifier(BaseNotifier):
+    """Routes ``event`` (failure or success) of the pipeline through the tenant's alerting config.
 
-    def __init__(self, *, tenant_id: str, targets: tuple[Any, ...], event: str) -> None:
+    ``event="last_task_succeeded"`` (the last task's own success callback, in the task process) resets
+    the escalation count: DAG callbacks run outside a task, where `airflow dags test` has no Variables.
+    """
+
+    def __init__(self, *, pipeline_ctx: Any, event: str) -> None:
         super().__init__()
-        self.tenant_id = tenant_id
-        self.targets = targets
+        self.pipeline_ctx = pipeline_ctx
         self.event = event
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        # Nothing to render here (no template_fields; alert texts render in tenantflow's sandbox). Skipping it
+        # also avoids Airflow 3.3's `dags test`, whose DAG callbacks get a SerializedDAG without
+        # get_template_env (AttributeError before notify() ran).
+        return None
+
     def notify(self, context: Any) -> None:
-        from tenantflow.notifications import message
-        from tenantflow.notifications.dispatch import deliver
+        from tenantflow.notifications import events
 
-        dag_id = getattr(context.get("dag"), "dag_id", "?")
-        run_id = context.get("run_id")
         if self.event == "failure":
-            ti = context.get("ti") or context.get("task_instance")
-            task_id = getattr(ti, "task_id", "?")
-            error = _without_values(context.get("exception"))
-            deliver(self.targets, message.task_failure(self.tenant_id, dag_id, run_id, task_id, error))
+            events.task_failed(self.pipeline_ctx, context)
+        elif self.event == "last_task_succeeded":
+            events.last_task_succeeded(self.pipeline_ctx, context)
         else:
-            deliver(self.targets, message.run_success(self.tenant_id, dag_id, run_id))
-
-
-def _without_values(exc: Any) -> str:
-    """The error's type and message with quoted values blanked: a notification leaves the platform."""
-    import re
-
-    if exc is None:
-        return "see the task log"
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", str(exc))
-    return f"{type(exc).__name__}: {text}"
+            events.run_succeeded(self.pipeline_ctx, context)

@@ -94,10 +94,8 @@ class QualityCheckOperator(PipelineStageOperator):
                             quarantined_rows=quarantined)
         summary = report.as_dict()
         summary["quarantined_rows"] = quarantined
-        if report.warnings and ctx.tenant.notifications:
-            from tenantflow.notifications.dispatch import deliver
-            from tenantflow.notifications.message import quality_warning
+        if report.warnings:
+            from tenantflow.notifications.events import quality_warned
 
-            summary["notified"] = deliver(ctx.tenant.notifications,
-                                          quality_warning(ctx.tenant_id, ctx.dag_id, run_id, summary))
+            summary["notified"] = quality_warned(ctx, run_id, summary, context)
         return summary
