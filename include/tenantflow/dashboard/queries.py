@@ -17,7 +17,7 @@ from airflow.models.dagrun import DagRun
 from airflow.models.pool import Pool
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XCOM_RETURN_KEY, XComModel
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from tenantflow import naming
@@ -67,7 +67,7 @@ def _stage_values(task_ids: tuple[str, ...], dag_ids: Collection[str] | None, si
     """XComs (return values) of successful task instances of these stages, with the task's end date."""
     ti = TaskInstance
     stmt = (
-        select(XComModel.dag_id, XComModel.value, ti.end_date)
+        select(XComModel.dag_id, XComModel.task_id, XComModel.value, ti.end_date)
         .join(ti, and_(ti.dag_id == XComModel.dag_id, ti.run_id == XComModel.run_id,
                        ti.task_id == XComModel.task_id, ti.map_index == XComModel.map_index))
         .where(XComModel.key == XCOM_RETURN_KEY, XComModel.task_id.in_(task_ids), ti.state == "success",
@@ -167,9 +167,9 @@ def pool_usage(session: Session, pools: Collection[str] | None) -> dict[str, dic
     ti = TaskInstance
     occupying = or_(ti.state.in_(OCCUPYING), and_(ti.state == "deferred", Pool.include_deferred))
     stmt = (
-        select(Pool.pool, Pool.slots, _count_if(occupying).label("used"))
+        select(Pool.pool, Pool.slots, func.count(ti.id).label("used"))
         .select_from(Pool)
-        .outerjoin(ti, ti.pool == Pool.pool)
+        .outerjoin(ti, and_(ti.pool == Pool.pool, occupying))  # in the join: only live tasks are read (ti_pool)
         .group_by(Pool.pool, Pool.slots)
     )
     stmt = stmt.where(Pool.pool.in_(sorted(pools))) if pools is not None else \
@@ -198,20 +198,19 @@ def tenants_overview(session: Session, tenant_ids: Collection[str], window: Wind
         .where(DagRun.run_after >= window.since_30d, _dag_filter(DagRun.dag_id, None))
         .group_by(tenant)
     )
-    loads = _stage_values(LOAD_TASKS, None, None)
-    load_tenant = tenant_of(loads.c.dag_id)
-    in_30d = loads.c.end_date >= window.since_30d
-    load_stats = (
-        select(load_tenant.label("tenant"), func.max(loads.c.end_date).label("last_load_at"),
-               func.sum(case((in_30d, _number(loads.c.value, "rows", Integer)), else_=literal(0))).label("rows"))
-        .group_by(load_tenant)
-    )
-    checks = _stage_values(QUALITY_TASKS, None, window.since_30d)
-    check_tenant = tenant_of(checks.c.dag_id)
-    check_stats = (
-        select(check_tenant.label("tenant"), func.avg(_number(checks.c.value, "score")).label("score"),
-               func.sum(_number(checks.c.value, "quarantined_rows", Integer)).label("quarantined"))
-        .group_by(check_tenant)
+    # loads and quality checks in one scan of the XComs (the JSON is the expensive part)
+    stages = _stage_values(LOAD_TASKS + QUALITY_TASKS, None, None)
+    stage_tenant = tenant_of(stages.c.dag_id)
+    is_load, is_check = stages.c.task_id.in_(LOAD_TASKS), stages.c.task_id.in_(QUALITY_TASKS)
+    in_30d = stages.c.end_date >= window.since_30d
+    stage_stats = (
+        select(stage_tenant.label("tenant"),
+               func.max(case((is_load, stages.c.end_date))).label("last_load_at"),
+               func.sum(case((and_(is_load, in_30d), _number(stages.c.value, "rows", Integer)))).label("rows"),
+               func.avg(case((and_(is_check, in_30d), _number(stages.c.value, "score")))).label("score"),
+               func.sum(case((and_(is_check, in_30d), _number(stages.c.value, "quarantined_rows", Integer))))
+               .label("quarantined"))
+        .group_by(stage_tenant)
     )
     out = {t: {"tenant": t, "runs_7d": 0, "failed_7d": 0, "success_rate_7d": None, "success_rate_30d": None,
                "rows_30d": 0, "quality_score_30d": None, "quarantined_rows_30d": 0, "last_load_at": None,
@@ -225,10 +224,9 @@ def tenants_overview(session: Session, tenant_ids: Collection[str], window: Wind
         entry(r.tenant).update(runs_7d=int(r.runs_7d), failed_7d=int(r.failed_7d),
                                success_rate_7d=_rate(r.success_7d, r.finished_7d),
                                success_rate_30d=_rate(r.success_30d, r.finished_30d))
-    for r in session.execute(load_stats):
-        entry(r.tenant).update(last_load_at=_iso(r.last_load_at), rows_30d=int(r.rows or 0))
-    for r in session.execute(check_stats):
-        entry(r.tenant).update(quality_score_30d=None if r.score is None else round(float(r.score), 4),
+    for r in session.execute(stage_stats):
+        entry(r.tenant).update(last_load_at=_iso(r.last_load_at), rows_30d=int(r.rows or 0),
+                               quality_score_30d=None if r.score is None else round(float(r.score), 4),
                                quarantined_rows_30d=int(r.quarantined or 0))
     prefix = naming.pool_name("")
     for pool, usage in pool_usage(session, None).items():
