@@ -34,6 +34,7 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.transform_bench
 	$(BIN)/python -m benchmarks.state_bench
 	$(BIN)/python -m benchmarks.maintenance_bench
+	$(BIN)/python -m benchmarks.dashboard_bench
 
 lint: install
 	$(BIN)/python -m ruff check include demo tests dags plugins benchmarks
