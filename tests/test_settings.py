@@ -8,12 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tenantflow import settings
 
-PROBE = ("import json; from tenantflow.settings import get_settings, smtp_settings; s = get_settings(); "
-         "m = smtp_settings(); print(json.dumps([str(s.config_dir), str(s.home), str(s.dags_dir), m.host, m.port]))")
+PROBE = ("import json; from tenantflow.settings import get_settings, setting; s = get_settings(); "
+         "print(json.dumps([str(s.config_dir), str(s.home), str(s.dags_dir), setting('demo_port')]))")
 
 
 def probe(tmp_path: Path, env: dict[str, str], cfg: str = "") -> list:
@@ -28,11 +26,11 @@ def probe(tmp_path: Path, env: dict[str, str], cfg: str = "") -> list:
 
 
 def test_airflow_cfg_section(tmp_path: Path) -> None:
-    cfg = f"[tenantflow]\nconfig_dir = {tmp_path}/configs\nhome = {tmp_path}/state\nsmtp_host = relay.local\n"
-    config_dir, home, dags_dir, smtp_host, smtp_port = probe(tmp_path, {}, cfg)
+    cfg = f"[tenantflow]\nconfig_dir = {tmp_path}/configs\nhome = {tmp_path}/state\ndemo_port = 8090\n"
+    config_dir, home, dags_dir, demo_port = probe(tmp_path, {}, cfg)
     assert (config_dir, home) == (f"{tmp_path}/configs", f"{tmp_path}/state")
     assert dags_dir == f"{tmp_path}/dags/tenants"  # next to the configs when unset
-    assert (smtp_host, smtp_port) == ("relay.local", 25)
+    assert demo_port == "8090"
 
 
 def test_airflow_environment_variable_wins_over_the_cfg_and_the_old_name(tmp_path: Path) -> None:
@@ -42,17 +40,10 @@ def test_airflow_environment_variable_wins_over_the_cfg_and_the_old_name(tmp_pat
 
 
 def test_the_first_releases_names_still_work(tmp_path: Path) -> None:
-    env = {"TENANTFLOW_CONFIG_DIR": f"{tmp_path}/old-configs", "TENANTFLOW_SMTP_HOST": "old.relay",
-           "TENANTFLOW_SMTP_PORT": "2525"}
-    config_dir, home, _, smtp_host, smtp_port = probe(tmp_path, env)
+    env = {"TENANTFLOW_CONFIG_DIR": f"{tmp_path}/old-configs", "TENANTFLOW_DEMO_PORT": "8091"}
+    config_dir, home, _, demo_port = probe(tmp_path, env)
     assert config_dir == f"{tmp_path}/old-configs" and home == f"{tmp_path}/.tenantflow"
-    assert (smtp_host, smtp_port) == ("old.relay", 2525)
-
-
-def test_a_bad_number_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW__TENANTFLOW__SMTP_PORT", "twenty-five")
-    with pytest.raises(ValueError, match=r"\[tenantflow\] smtp_port = 'twenty-five' is not a whole number"):
-        settings.int_setting("smtp_port", 25)
+    assert demo_port == "8091"
 
 
 def test_no_other_module_reads_the_environment() -> None:

@@ -17,9 +17,6 @@ option              what                                                   defau
 config_dir          the ``tenant_configs`` tree                            ``<repo>/tenant_configs``
 home                local state: landing, warehouse, SQLite catalog        ``<repo>/.tenantflow``
 dags_dir            where the per-tenant DAG entry files live              ``<repo>/dags/tenants``
-smtp_host           mail relay of e-mail notifications (unset: ``[smtp]``)  Airflow's ``[smtp]``
-smtp_port           its port                                               25
-smtp_from           sender address                                         ``tenantflow@localhost``
 ==================  =====================================================  ==========================
 """
 
@@ -40,16 +37,6 @@ def setting(key: str, fallback: str | None = None) -> str | None:
     if value in (None, ""):
         value = os.environ.get(f"TENANTFLOW_{key.upper()}")
     return fallback if value in (None, "") else value
-
-
-def int_setting(key: str, fallback: int) -> int:
-    value = setting(key)
-    if value is None:
-        return fallback
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"[{SECTION}] {key} = {value!r} is not a whole number (e.g. {fallback})") from None
 
 
 def _airflow_option(key: str) -> str | None:
@@ -85,13 +72,6 @@ class Settings:
     """Where the per-tenant DAG entry files live (``[tenantflow] dags_dir``)."""
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    sender: str
-
-
 def get_settings(anchor: str | Path | None = None, *, cached: bool = True) -> Settings:
     """The platform's paths; ``anchor`` (a DAG file) locates the repo when they are unset.
 
@@ -111,18 +91,6 @@ def _settings(folder: str, anchored: bool, values: tuple[str | None, ...]) -> Se
     home = Path(home_value or config_dir.parent / ".tenantflow").resolve()
     dags_dir = Path(dags_value or config_dir.parent / "dags" / "tenants").resolve()
     return Settings(config_dir=config_dir, home=home, dags_dir=dags_dir)
-
-
-def smtp_settings() -> SmtpSettings:
-    """The mail relay: ``[tenantflow] smtp_*`` when ``smtp_host`` is set, else Airflow's ``[smtp]`` section."""
-    host = setting("smtp_host")
-    if host:
-        return SmtpSettings(host, int_setting("smtp_port", 25), setting("smtp_from", "tenantflow@localhost") or "")
-    from airflow.configuration import conf
-
-    return SmtpSettings(conf.get("smtp", "smtp_host", fallback="localhost"),
-                        conf.getint("smtp", "smtp_port", fallback=25),
-                        conf.get("smtp", "smtp_mail_from", fallback="tenantflow@localhost"))
 
 
 def resolve_local(location: str, home: Path) -> str:
