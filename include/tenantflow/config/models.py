@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tenantflow import naming
 from tenantflow.config.base import Classification, Model, Schedule
+from tenantflow.config.costs import CostModel
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
 from tenantflow.config.processing import DatabricksCluster
@@ -448,6 +449,9 @@ class PlatformConfig(Model):
     )
     retention: PlatformRetention = Field(
         default=PlatformRetention(), description="Maximum age of landed data per classification."
+    )
+    costs: CostModel = Field(
+        default=CostModel(), description="Prices of slot-hours, storage, landing and DBUs (`tenantflow usage`)."
     )
 
     @field_validator("defaults")
