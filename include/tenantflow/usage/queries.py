@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Float, String, and_, func, literal_column, select, union_all
@@ -148,3 +148,45 @@ def task_usage(session: Any, period: Period, tenant_ids: Iterable[str] | None = 
                   run_seconds=float(row.run_seconds or 0), slot_seconds=float(row.slot_seconds or 0))
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class DatabricksUsage:
+    tenant: str
+    day: date
+    runs: int
+    node_seconds: float
+
+
+# a run is recorded when it ends, at most a run timeout (48 h) after it started
+_RECORDED_WITHIN = timedelta(days=2)
+
+
+def databricks_usage(session: Any, period: Period, tenant_ids: Iterable[str] | None = None) -> list[DatabricksUsage]:
+    """Databricks node-seconds per tenant and day the run started, from the runs' ``tenantflow_usage`` XComs."""
+    import json
+
+    from airflow.models.xcom import XComModel
+
+    from tenantflow.processing.databricks_usage import USAGE_XCOM_KEY
+
+    c = XComModel.__table__.c
+    conditions = [c.key == USAGE_XCOM_KEY, c.timestamp >= period.start, c.timestamp < period.end + _RECORDED_WITHIN,
+                  c.dag_id.contains(naming.SEPARATOR, autoescape=True)]
+    wanted = None if tenant_ids is None else set(tenant_ids)
+    if wanted is not None:
+        conditions.append(tenant_of(c.dag_id).in_(sorted(wanted)))
+    totals: dict[tuple[str, date], list[float]] = {}
+    for dag_id, value in session.execute(select(c.dag_id, c.value).where(and_(*conditions))):
+        record = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(record, dict) or "start_ms" not in record:
+            continue
+        started = datetime.fromtimestamp(record["start_ms"] / 1000, tz=UTC)
+        if not period.contains(started):
+            continue
+        tenant = dag_id.split(naming.SEPARATOR, 1)[0]
+        entry = totals.setdefault((tenant, started.date()), [0, 0.0])
+        entry[0] += 1
+        entry[1] += float(record["node_seconds"])
+    return [DatabricksUsage(tenant, day, int(runs), seconds)
+            for (tenant, day), (runs, seconds) in sorted(totals.items())]
