@@ -13,6 +13,7 @@ import sqlalchemy as sa
 def insert_runs(engine: sa.Engine, tries: list[dict[str, Any]], xcoms: list[dict[str, Any]] = ()) -> None:
     """``tries``: dicts of dag_id, task_id, start, end, pool_slots and optionally ``earlier`` (a list of
     (start, end) of earlier tries, recorded in task_instance_history as Airflow does on a retry)."""
+    from airflow.models.dag_version import DagVersion
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.taskinstancehistory import TaskInstanceHistory
@@ -20,6 +21,9 @@ def insert_runs(engine: sa.Engine, tries: list[dict[str, Any]], xcoms: list[dict
 
     runs: dict[tuple[str, str], int] = {}
     with engine.begin() as conn:
+        # the DAG's latest version, when its file was parsed (`airflow dags reserialize`), as Airflow records it
+        versions = dict(conn.execute(sa.select(DagVersion.dag_id, DagVersion.id).order_by(DagVersion.version_number)
+                                     ).all())
         for t in tries:
             run_id = t.get("run_id", f"manual__{t['start'].isoformat()}")
             key = (t["dag_id"], run_id)
@@ -33,7 +37,7 @@ def insert_runs(engine: sa.Engine, tries: list[dict[str, Any]], xcoms: list[dict
             ti_id = uuid.uuid4()
             common = dict(task_id=t["task_id"], dag_id=t["dag_id"], run_id=run_id, map_index=-1,
                           pool=t.get("pool", "default_pool"), pool_slots=t["pool_slots"], span_status="not_started",
-                          state="success")
+                          state="success", dag_version_id=versions.get(t["dag_id"]), task_display_name=t["task_id"])
             conn.execute(sa.insert(TaskInstance.__table__).values(
                 id=ti_id, start_date=t["start"], end_date=t["end"], try_number=len(earlier) + 1, max_tries=3,
                 duration=(t["end"] - t["start"]).total_seconds(), **common))

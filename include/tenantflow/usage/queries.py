@@ -75,7 +75,8 @@ def _tenant_of_mysql(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(seconds_between)
 def _seconds_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     start, end = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+    # julianday is a double of ~2.46e6 days: its last bits are ~50 us, so round to the millisecond
+    return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
 
 
 @compiles(seconds_between, "postgresql")
