@@ -29,8 +29,9 @@ def plot(lines: Sequence[UsageLine], period: Period, currency: str, path: Path) 
         values = [getattr(t.cost, component) for t in by_tenant[:TOP_TENANTS]]
         if others:
             values.append(sum(getattr(t.cost, component) for t in by_tenant[TOP_TENANTS:]))
-        left.bar(names, values, bottom=bottoms, label=component)
+        left.bar(range(len(names)), values, bottom=bottoms, label=component)
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    left.set_xticks(range(len(names)), names)  # positions, not category strings: no matplotlib guessing
     left.set_title(f"cost by tenant, {period.first_day} .. {period.last_day}")
     left.set_ylabel(currency)
     left.tick_params(axis="x", rotation=45)
@@ -44,8 +45,9 @@ def plot(lines: Sequence[UsageLine], period: Period, currency: str, path: Path) 
         for line in lines:
             if (line.tenant == name or (name == "others" and line.tenant not in top)) and line.day in index:
                 values[index[line.day]] += line.cost.total
-        right.bar([d.isoformat() for d in days], values, bottom=stack, label=name)
+        right.bar(range(len(days)), values, bottom=stack, label=name)
         stack = [s + v for s, v in zip(stack, values, strict=True)]
+    right.set_xticks(range(len(days)), [d.isoformat() for d in days])
     right.set_title("cost by day")
     right.set_ylabel(currency)
     right.tick_params(axis="x", rotation=60)
