@@ -51,6 +51,8 @@ class Run:
     cancelled: bool = False
     outcome: tuple[str, str | None] | None = None  # execute: ("SUCCESS"|"FAILED", error)
     thread: threading.Thread | None = None
+    started_at: float = field(default_factory=time.time)  # wall clock, as the Jobs API's start_time
+    ended_at: float | None = None  # first time a terminal state was reported
 
 
 class LocalJobsApi:
@@ -154,10 +156,15 @@ class LocalJobsApi:
         if run is None:
             return None
         state = self.state(run)
+        if run.ended_at is None and state["life_cycle_state"] in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"):
+            run.ended_at = time.time()
         return {
             "job_id": 77, "run_id": run.run_id, "run_name": run.payload.get("run_name"),
             "run_page_url": f"http://127.0.0.1:{self.port}/#job/77/run/{run.run_id}",
             "state": state,
+            "start_time": int(run.started_at * 1000),
+            "end_time": int(run.ended_at * 1000) if run.ended_at else 0,
+            "cluster_instance": {"cluster_id": f"0000-000000-run{run.run_id}"},
             "tasks": [{"run_id": run.task_run_id, "task_key": run.payload["tasks"][0]["task_key"],
                        "state": state, "attempt_number": 0, "start_time": int(run.created * 1000)}],
         }

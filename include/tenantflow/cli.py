@@ -260,6 +260,15 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.out).write_text(result.output, encoding="utf-8")
     sys.stdout.write(result.output)
     return result.exit_code
+def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.usage.command import run_usage
+
+    result = run_usage(settings, first=args.from_day, last=args.to_day, tenant=args.tenant, fmt=args.format,
+                       plot_path=args.plot)
+    sys.stdout.write(result.output)
+    return result.exit_code
+
+
 def cmd_helm_values(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.deploy.helm_values import render, tenant_values
 
@@ -353,6 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("helm-values", help="render the tenants' Helm values (worker sets) from the configs")
     p.add_argument("--out", help="write to this file (helm-values/tenants.values.yaml) instead of stdout")
     p.set_defaults(func=cmd_helm_values)
+
+    p = sub.add_parser("usage", help="chargeback: each tenant's slot-hours, landing, storage, Databricks and cost")
+    p.add_argument("--from", dest="from_day", metavar="DATE", help="first UTC day (default: 1st of this month)")
+    p.add_argument("--to", dest="to_day", metavar="DATE", help="last UTC day, inclusive (default: today)")
+    p.add_argument("--tenant", help="one tenant (default: all)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw cost by tenant and by day into FILE.png")
+    p.set_defaults(func=cmd_usage)
     return parser
 
 

@@ -150,7 +150,12 @@ def test_deferrable_path_runs_through_the_trigger_to_success(workspaces):
     event = run_trigger(trigger)
     assert json.loads(event["run_state"])["result_state"] == "SUCCESS"
     op = operator()
-    op.execute_complete(context(), event)  # success: returns without raising
+    op.execute_complete(ctx := context(), event)  # success: returns without raising
+    usage = ctx["ti"].xcoms["tenantflow_usage"]  # what chargeback (`tenantflow usage`) reads
+    assert usage["databricks_run_id"] == trigger.run_id and usage["cluster_id"]
+    assert usage["nodes"] == 5 and usage["node_type"] == "pool-healthcare-r6id"  # driver + max_workers 4
+    assert usage["end_ms"] - usage["start_ms"] >= 400  # at least the stand-in's pending + running steps
+    assert usage["node_seconds"] == pytest.approx((usage["end_ms"] - usage["start_ms"]) / 1000 * 5)
 
 
 def test_trigger_serialization_round_trips(workspaces):
@@ -171,7 +176,8 @@ def test_a_failed_run_fails_the_task_with_the_jobs_error(workspaces):
     event = run_trigger(trigger)
     assert event["errors"][0]["error"].startswith("ValueError: column 'amount'")
     with pytest.raises(AirflowException, match="cannot be cast to DECIMAL"):
-        operator().execute_complete(context(), event)
+        operator().execute_complete(ctx := context(), event)
+    assert ctx["ti"].xcoms["tenantflow_usage"]["node_seconds"] > 0  # a failed run is charged too
 
 
 def test_an_internal_error_is_retried_with_a_fresh_run(workspaces):

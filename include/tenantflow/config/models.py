@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from tenantflow import naming
 from tenantflow.config.alerting import PipelineSla, PlatformAlerting, TenantAlerting, fresh_by_interval
 from tenantflow.config.base import Classification, Model, Schedule
+from tenantflow.config.costs import CostModel
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
 from tenantflow.config.processing import DatabricksCluster
@@ -470,6 +471,9 @@ class PlatformConfig(Model):
     )
     alerting: PlatformAlerting = Field(
         default=PlatformAlerting(), description="The platform's on-call: where tenants' escalations go."
+    )
+    costs: CostModel = Field(
+        default=CostModel(), description="Prices of slot-hours, storage, landing and DBUs (`tenantflow usage`)."
     )
 
     @field_validator("defaults")

@@ -56,7 +56,25 @@ class TenantDatabricksRunOperator(DatabricksSubmitRunOperator):
         self.tasks = [spec.submit_task(ctx, self.cluster, airflow_run_id, ctx.home)]
         self._choose_run(context, airflow_run_id)
         # same token as the run chosen above: runs/submit returns that run, then the operator defers
-        return super().execute(context)
+        result = super().execute(context)
+        if not self.deferrable:  # waited for the run here (deferrable: recorded in execute_complete)
+            self._record_usage(context, self.run_id)
+        return result
+
+    def execute_complete(self, context: Any, event: dict) -> None:
+        # before the verdict: a failed run used its cluster too
+        if context is not None and event.get("run_id") is not None:
+            self._record_usage(context, event["run_id"])
+        super().execute_complete(context, event)
+
+    def _record_usage(self, context: Any, databricks_run_id: int) -> None:
+        """XCom ``tenantflow_usage``: the run's wall time and node count, for `tenantflow usage`."""
+        from tenantflow.processing.databricks_usage import USAGE_XCOM_KEY, usage_record
+
+        record = usage_record(self._hook.get_run(databricks_run_id), nodes=1 + self.cluster.autoscale.max_workers,
+                              node_type=self.cluster.node_type_id or self.cluster.instance_pool_id)
+        if record is not None:
+            context["ti"].xcom_push(key=USAGE_XCOM_KEY, value=record)
 
     def _choose_run(self, context: Any, airflow_run_id: str) -> None:
         """Find the token whose run is new, running or succeeded; a failed earlier run gets a successor."""
