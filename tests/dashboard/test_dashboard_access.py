@@ -75,7 +75,8 @@ def world(tmp_path_factory) -> Iterator[World]:
         dags = {t: [d for d in dag_ids if d.startswith(f"{t}__")] for t in TENANTS}
         assert all(dags.values()), dags
         rng, now = random.Random(14), dt.datetime.now(dt.UTC)
-        add_runs(conn, [run for d in dag_ids if not d.endswith("__maintenance") for run in _history(d, now, rng)])
+        tenant_dags = [d for d in dag_ids if "__" in d and not d.endswith("__maintenance")]  # not platform DAGs
+        add_runs(conn, [run for d in tenant_dags for run in _history(d, now, rng)])
         # one task of finance holding a pool slot right now
         add_runs(conn, [Run(dags["finance"][0], "manual__now", "running", now, (Task("extract", state="running"),))])
         conn.close()
@@ -120,12 +121,15 @@ def test_every_endpoint_answers_only_what_the_users_roles_allow(world: World, us
         assert {p["dag_id"] for p in data["pipelines"]} == set(world.dags[tenant])
         assert {f["dag_id"] for f in data["freshness"]} <= set(world.dags[tenant])
         assert sum(p["runs_30d"] for p in data["pipelines"]) >= 29 * (len(world.dags[tenant]) - 1)
-        assert data["quota"]["slots"] and data["cost_this_month"]["amount"] is None
+        assert data["quota"]["slots"]
+        cost = data["cost_this_month"]  # the chargeback's month to date, only this tenant's
+        assert cost["currency"] == "EUR" and list(cost["by_tenant"]) == [tenant] and cost["amount"] >= 0
     if user in PLATFORM:
         overview = client.get(PREFIX + "/api/overview").json()
         assert [t["tenant"] for t in overview["tenants"]] == sorted(TENANTS)
         finance = next(t for t in overview["tenants"] if t["tenant"] == "finance")
         assert finance["pool_slots_used"] == 1 and finance["rows_30d"] > 0
+        assert sorted(overview["cost_this_month"]["by_tenant"]) == sorted(TENANTS)
 
 
 def _dashboard_text(page, base: str, user: str) -> tuple[str, object]:

@@ -24,13 +24,10 @@ from sqlalchemy import select
 
 from tenantflow import naming
 from tenantflow.dashboard import queries
+from tenantflow.dashboard.cost import cost_this_month
 from tenantflow.dashboard.scope import NotPlatformViewer, Scope, TenantNotVisible, scope_from_dag_ids
 
 URL_PREFIX = "/tenants-dashboard"
-
-# Cost this month comes from the chargeback module (not built yet): the place is named, the number is not faked.
-COST_PENDING: dict[str, Any] = {"amount": None, "currency": None, "status": "not_available",
-                                "source": "chargeback (pending: not computed by tenantflow yet)"}
 
 
 def user_scope(user: GetUserDep, session: SessionDep) -> Scope:
@@ -68,7 +65,7 @@ def create_app() -> FastAPI:
         window = _window()
         return {"generated_at": window.now.isoformat(), "window_days": queries.WINDOW_DAYS,
                 "tenants": queries.tenants_overview(session, list(scope.tenants), window),
-                "cost_this_month": COST_PENDING}
+                "cost_this_month": cost_this_month(session, scope.tenants)}
 
     @app.get("/api/tenants/{tenant_id}")
     def tenant(tenant_id: str, scope: ScopeDep, session: SessionDep) -> dict[str, Any]:
@@ -85,7 +82,7 @@ def create_app() -> FastAPI:
             "daily": queries.daily_series(session, dag_ids, window),
             "quota": {"pool": pool, "slots": usage["slots"] if usage else None,
                       "used": usage["used"] if usage else 0},
-            "cost_this_month": COST_PENDING,
+            "cost_this_month": cost_this_month(session, [tenant_id]),
         }
 
     return app
