@@ -99,10 +99,10 @@ def test_a_template_that_does_not_parse_is_an_error(root):
 
 
 def test_fresh_by_needs_a_once_a_day_schedule(root):
-    orders = root / "finance" / "pipelines" / "orders.yaml"
-    orders.write_text(orders.read_text().replace('cron: "0 2 * * *"', 'cron: "0 */4 * * *"'))
+    rates = root / "finance" / "pipelines" / "fx_rates.yaml"
+    rates.write_text(rates.read_text().replace('cron: "0 7 * * 1-5"', 'cron: "0 */4 * * *"'))
     error = the_error(root)
-    assert error.file == orders and "fires at most once a day" in error.message and "max_duration" in error.message
+    assert error.file == rates and "fires at most once a day" in error.message and "max_duration" in error.message
 
 
 def test_the_example_sla_becomes_two_deadline_alerts(root):
@@ -112,13 +112,13 @@ def test_the_example_sla_becomes_two_deadline_alerts(root):
     from tenantflow.pipeline_context import PipelineContext
 
     bundle = load_tenant(root, "finance")
-    alerts = deadline_alerts(PipelineContext(bundle.tenant, bundle.pipeline("orders"), bundle.platform, "/tmp"))
+    alerts = deadline_alerts(PipelineContext(bundle.tenant, bundle.pipeline("fx_rates"), bundle.platform, "/tmp"))
     by_name = {a.name: a for a in alerts}
-    # cron 02:00 Berlin, fresh by 06:00 Berlin: 4 hours after the logical date; max 2 hours after queued
-    assert by_name["sla: fresh_by 06:00 Europe/Berlin"].interval == timedelta(hours=4)
-    assert type(by_name["sla: fresh_by 06:00 Europe/Berlin"].reference).__name__ == "DagRunLogicalDateDeadline"
-    assert by_name["sla: max_duration 2h"].interval == timedelta(hours=2)
-    assert type(by_name["sla: max_duration 2h"].reference).__name__ == "DagRunQueuedAtDeadline"
+    # cron 07:00 Berlin, fresh by 09:00 Berlin: 2 hours after the logical date; max 30 minutes after queued
+    assert by_name["sla: fresh_by 09:00 Europe/Berlin"].interval == timedelta(hours=2)
+    assert type(by_name["sla: fresh_by 09:00 Europe/Berlin"].reference).__name__ == "DagRunLogicalDateDeadline"
+    assert by_name["sla: max_duration 30m"].interval == timedelta(minutes=30)
+    assert type(by_name["sla: max_duration 30m"].reference).__name__ == "DagRunQueuedAtDeadline"
     assert {a.callback.path for a in alerts} == {CALLBACK}
-    assert by_name["sla: max_duration 2h"].callback.kwargs == {"tenant_id": "finance", "pipeline_id": "orders",
-                                                               "sla": "max_duration 2h"}
+    assert by_name["sla: max_duration 30m"].callback.kwargs == {"tenant_id": "finance",
+                                                                "pipeline_id": "fx_rates", "sla": "max_duration 30m"}

@@ -37,9 +37,11 @@ def test_a_bad_label_is_refused_naming_metric_and_label(metric, given, message):
 
 def test_every_metric_is_named_under_tenantflow_with_known_labels():
     assert len({m.name for m in names.CATALOGUE}) == len(names.CATALOGUE)
-    for m in names.CATALOGUE:
+    for m in names.PIPELINE_METRICS:
         assert m.name.startswith("tenantflow.") and set(m.labels) <= set(names.LABELS)
         assert {"tenant", "pipeline"} <= set(m.labels), m.name
+    for m in names.ALERT_METRICS:
+        assert m.name.startswith("tenantflow.alerts.") and m.labels == ("tenant", "event", "kind")
 
 
 @pytest.fixture

@@ -14,13 +14,15 @@ def dag_of(repo, tenant_id, pipeline_id):
 
 
 def test_failure_success_and_deadlines_are_wired_where_the_tenant_routes_them(repo):
-    orders = dag_of(repo, "finance", "orders")  # failure routed, escalation on, success not routed, an sla
+    orders = dag_of(repo, "finance", "orders")  # failure routed, escalation on, success not routed
     (failure,) = orders.get_task("extract").on_failure_callback
     assert isinstance(failure, TenantAlertNotifier) and failure.event == "failure"
     (reset,) = orders.get_task("register").on_success_callback  # escalation count reset in the task process
     assert reset.event == "last_task_succeeded"
     assert not orders.on_success_callback
-    assert sorted(d.name for d in orders.deadline) == ["sla: fresh_by 06:00 Europe/Berlin", "sla: max_duration 2h"]
+    assert not orders.deadline
+    rates = dag_of(repo, "finance", "fx_rates")  # an sla
+    assert sorted(d.name for d in rates.deadline) == ["sla: fresh_by 09:00 Europe/Berlin", "sla: max_duration 30m"]
 
     sales = dag_of(repo, "retail", "sales")  # success: info -> team_slack
     (success,) = sales.on_success_callback if isinstance(sales.on_success_callback, list) \

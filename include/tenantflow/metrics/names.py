@@ -52,8 +52,17 @@ LAST_LOAD = _metric("table.last_load_timestamp", "gauge", _TABLE,
 FRESHNESS_LAG = _metric("table.freshness_lag_seconds", "gauge", _TABLE,
                         "seconds since the table's last load, when the maintenance DAG ran")
 
-CATALOGUE: tuple[Metric, ...] = (ROWS, BYTES, REJECTED_ROWS, QUALITY_SCORE, QUALITY_FLAGGED_ROWS, QUARANTINED_ROWS,
-                                 LAST_LOAD, FRESHNESS_LAG)
+_ALERT = ("tenant", "event", "kind")
+ALERTS_SENT = _metric("alerts.sent", "counter", _ALERT, "alerts delivered, by event and target kind")
+ALERTS_DELIVERY_FAILED = _metric("alerts.delivery_failed", "counter", _ALERT,
+                                 "alerts a target did not take (logged; the task goes on)")
+
+PIPELINE_METRICS: tuple[Metric, ...] = (ROWS, BYTES, REJECTED_ROWS, QUALITY_SCORE, QUALITY_FLAGGED_ROWS,
+                                        QUARANTINED_ROWS, LAST_LOAD, FRESHNESS_LAG)
+"""What every pipeline run (and its maintenance DAG) emits."""
+ALERT_METRICS: tuple[Metric, ...] = (ALERTS_SENT, ALERTS_DELIVERY_FAILED)
+"""What alert delivery emits (notifications/delivery.py), when a run sends alerts."""
+CATALOGUE: tuple[Metric, ...] = PIPELINE_METRICS + ALERT_METRICS
 
 
 class LabelError(ValueError):

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from tenantflow.metrics.names import ALERTS_DELIVERY_FAILED, ALERTS_SENT
 from tenantflow.notifications.routing import Delivery
 from tenantflow.notifications.targets import NOTIFIERS
 from tenantflow.notifications.templates import render
@@ -29,10 +30,10 @@ def deliver(deliveries: Iterable[Delivery], context: Any) -> dict[str, str]:
             # notify(), not __call__: the text is rendered already, Airflow must not render it again
             NOTIFIERS[kind](d.target, message, alert).notify(context)
             outcome[d.target_name] = "sent"
-            _count("sent", alert, kind)
+            _count(ALERTS_SENT, alert, kind)
         except Exception as exc:  # noqa: BLE001 - any delivery problem is reported, not raised
             outcome[d.target_name] = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
-            _count("delivery_failed", alert, kind)
+            _count(ALERTS_DELIVERY_FAILED, alert, kind)
             log.warning("%s alert of %s to target %s (%s, connection %s) not delivered: %s: %s", alert.event,
                         alert.dag_id, d.target_name, kind, d.target.connection, type(exc).__name__, exc)
     if deliveries:
@@ -42,10 +43,10 @@ def deliver(deliveries: Iterable[Delivery], context: Any) -> dict[str, str]:
     return outcome
 
 
-def _count(what: str, alert: Any, kind: str) -> None:
+def _count(metric: Any, alert: Any, kind: str) -> None:
     try:
         from airflow.sdk.observability.stats import Stats
 
-        Stats.incr(f"tenantflow.alerts.{what}", tags={"tenant": alert.tenant, "event": alert.event, "kind": kind})
+        Stats.incr(metric.name, tags={"tenant": alert.tenant, "event": alert.event, "kind": kind})
     except Exception:  # noqa: BLE001 - metrics are best effort
-        log.debug("metric tenantflow.alerts.%s not emitted", what, exc_info=True)
+        log.debug("metric %s not emitted", metric.name, exc_info=True)
