@@ -58,7 +58,7 @@ class ReconcileReport:
 
 
 def reconcile(settings: Settings, *, demo_users: bool = False, prune: bool = True, dry_run: bool = False,
-              catalog: bool = True, lock_wait: float = 120.0) -> ReconcileReport:
+              catalog: bool = True, lock_wait: float = 900.0) -> ReconcileReport:
     """One reconcile of the whole tree; invalid tenants are skipped, never pruned."""
     from tenantflow.isolation.desired import desired_state
     from tenantflow.reconcile.lock import reconcile_lock
