@@ -21,7 +21,7 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from tenantflow import naming
-from tenantflow.dashboard.sql import tenant_of, utc_day, xcom_field
+from tenantflow.metadata_sql import tenant_of, utc_day, xcom_field
 
 # current stage task ids, and those of DAG versions before 2026-12-03 (docs/architecture.md, "Task ids")
 LOAD_TASKS = ("load", "load.load_iceberg")

@@ -3,8 +3,8 @@
 Every try counts: ``task_instance`` holds the latest try of each task, ``task_instance_history`` the
 earlier ones (Airflow moves a try there when the task is retried or cleared). A try is charged to the
 day it started. The tenant is the part of the dag id before ``__`` (``naming.dag_id``); DAGs without
-it are not tenants' and are left out. The three expressions that differ between databases (tenant of
-a dag id, seconds between two timestamps, UTC day) are compiled per dialect, so the database groups
+it are not tenants' and are left out. The expressions that differ between databases (tenant of a dag id,
+seconds between two timestamps, UTC day) come from ``tenantflow.metadata_sql``, so the database groups
 100,000s of rows and returns one row per tenant and day.
 """
 
@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, String, and_, func, literal_column, select, union_all
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import and_, func, literal_column, select, union_all
 
 from tenantflow import naming
+from tenantflow.metadata_sql import seconds_between, tenant_of, utc_day
 from tenantflow.usage.period import Period
 
 
@@ -30,83 +29,6 @@ class TaskUsage:
     task_runs: int
     run_seconds: float
     slot_seconds: float
-
-
-class tenant_of(FunctionElement):  # noqa: N801 - SQL function style
-    """The tenant id of a dag id: the text before the first ``__``."""
-
-    type = String()
-    inherit_cache = True
-
-
-class seconds_between(FunctionElement):  # noqa: N801
-    type = Float()
-    inherit_cache = True
-
-
-class utc_day(FunctionElement):  # noqa: N801
-    """'YYYY-MM-DD' of a UTC timestamp."""
-
-    type = String()
-    inherit_cache = True
-
-
-SEP = f"'{naming.SEPARATOR}'"
-
-
-@compiles(tenant_of)
-def _tenant_of_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    (dag_id,) = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"substr({dag_id}, 1, instr({dag_id}, {SEP}) - 1)"
-
-
-@compiles(tenant_of, "postgresql")
-def _tenant_of_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    (dag_id,) = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"split_part({dag_id}, {SEP}, 1)"
-
-
-@compiles(tenant_of, "mysql")
-def _tenant_of_mysql(element: Any, compiler: Any, **kw: Any) -> str:
-    (dag_id,) = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"substring_index({dag_id}, {SEP}, 1)"
-
-
-@compiles(seconds_between)
-def _seconds_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    start, end = [compiler.process(arg, **kw) for arg in element.clauses]
-    # julianday is a double of ~2.46e6 days: its last bits are ~50 us, so round to the millisecond
-    return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    start, end = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-
-
-@compiles(seconds_between, "mysql")
-def _seconds_mysql(element: Any, compiler: Any, **kw: Any) -> str:
-    start, end = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"(TIMESTAMPDIFF(MICROSECOND, {start}, {end}) / 1000000.0)"
-
-
-@compiles(utc_day)
-def _day_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    (moment,) = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"date({moment})"  # Airflow stores UTC
-
-
-@compiles(utc_day, "postgresql")
-def _day_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    (moment,) = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"to_char({moment} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-
-
-@compiles(utc_day, "mysql")
-def _day_mysql(element: Any, compiler: Any, **kw: Any) -> str:
-    (moment,) = [compiler.process(arg, **kw) for arg in element.clauses]
-    return f"DATE_FORMAT({moment}, '%Y-%m-%d')"  # Airflow stores UTC
 
 
 def _tries(table: Any, period: Period, tenant_ids: Iterable[str] | None) -> Any:

@@ -1,4 +1,5 @@
-"""The dialect-compiled expressions on SQLite (the demo's metadata DB); PostgreSQL is covered by test_queries."""
+"""The dialect-compiled metadata-DB expressions on SQLite (the demo's metadata DB); PostgreSQL is covered by
+tests/dashboard/test_queries.py and tests/usage/test_usage_command.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 
-from tenantflow.dashboard.sql import tenant_of, utc_day, xcom_field
+from tenantflow.metadata_sql import tenant_of, utc_day, xcom_field
 
 
 def test_tenant_day_and_xcom_field_on_sqlite():
