@@ -350,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "markdown"], default="text")
     p.add_argument("--out", metavar="FILE", help="also write the plan to FILE")
     p.set_defaults(func=cmd_plan)
+
     p = sub.add_parser("doctor", help="check a tenant's connections, landing and catalog before its first run")
     p.add_argument("tenant")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

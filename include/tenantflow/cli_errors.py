@@ -9,7 +9,8 @@ from tenantflow.settings import Settings
 CONFIG_FREE_COMMANDS = frozenset({"schema", "roles", "validate"})
 """Commands that run without the config dir (``validate`` names its own when given a path)."""
 
-_UNMIGRATED = ("no such table", "does not exist", "doesn't exist", "undefinedtable", "undefined table")
+_PG_UNDEFINED_TABLE = "42P01"
+_MYSQL_NO_SUCH_TABLE = 1146
 
 
 class CommandFailed(RuntimeError):
@@ -38,7 +39,7 @@ def explain(exc: BaseException) -> str | None:
     if database is not None:
         text = " ".join(str(getattr(database, "orig", None) or database).split())
         where = _metadata_db()
-        if any(marker in text.lower() for marker in _UNMIGRATED):
+        if _missing_table(database):
             return f"the Airflow metadata DB {where} is not migrated ({text[:160]}): run `airflow db migrate`"
         return (f"cannot use the Airflow metadata DB {where}: {text[:200]} (is it running, and is "
                 "[database] sql_alchemy_conn right?)")
@@ -56,6 +57,16 @@ def _database_error(exc: BaseException) -> BaseException | None:
             return current
         current = current.__cause__ or current.__context__
     return None
+
+
+def _missing_table(error: BaseException) -> bool:
+    """The DB answered, but a table Airflow needs is not there (as opposed to a missing database or login)."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "pgcode", None) == _PG_UNDEFINED_TABLE:
+        return True
+    if orig is not None and getattr(orig, "args", None) and orig.args[0] == _MYSQL_NO_SUCH_TABLE:
+        return True
+    return str(orig or error).startswith("no such table")  # SQLite: OperationalError without a code
 
 
 def _metadata_db() -> str:

@@ -44,6 +44,32 @@ def test_an_unreachable_metadata_db_names_it_without_its_password(tmp_path):
     assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+def test_an_unmigrated_postgresql_database_is_told_apart_by_its_error_code(tmp_path):
+    from isolation.stack import drop_database, fresh_database
+
+    url = fresh_database("unmigrated")
+    try:
+        result = run_cli("tenantflow", "sync", "--dry-run", check=False,
+                         env={"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url})
+    finally:
+        drop_database(url)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = last_line(result)
+    assert line.startswith(f"tenantflow sync: the Airflow metadata DB {url} is not migrated"), line
+    assert line.endswith("run `airflow db migrate`")
+
+
+def test_a_missing_database_is_not_taken_for_an_unmigrated_one(tmp_path):
+    env = {"AIRFLOW_HOME": str(tmp_path),
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://postgres@127.0.0.1:5432/tf_no_such_db"}
+    result = run_cli("tenantflow", "sync", "--dry-run", env=env, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = last_line(result)
+    assert line.startswith("tenantflow sync: cannot use the Airflow metadata DB "
+                           "postgresql+psycopg2://postgres@127.0.0.1:5432/tf_no_such_db:"), line
+    assert 'database "tf_no_such_db" does not exist' in line and "airflow db migrate" not in line
+
+
 @pytest.mark.parametrize("command", [("list",), ("sync",), ("tables", "finance"), ("doctor", "finance"),
                                      ("new-tenant", "acme"), ("reconcile",)])
 def test_a_missing_config_dir_is_one_line(tmp_path, command):

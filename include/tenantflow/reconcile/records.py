@@ -9,7 +9,7 @@ purge anywhere with metadata DB access, and both must see the same record.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ class TenantRecord:
     kms_key_id: str | None = None
     retired_at: str | None = None
     """When the tenant's config disappeared (its DAGs were paused, its pools and roles removed)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "tables": list(self.tables), "dag_ids": list(self.dag_ids)},
@@ -42,7 +41,7 @@ class TenantRecord:
 
     @classmethod
     def from_json(cls, text: str) -> TenantRecord:
-        data = json.loads(text)
+        data = {k: v for k, v in json.loads(text).items() if k in cls.__dataclass_fields__}
         return cls(**{**data, "tables": tuple(data.get("tables", ())), "dag_ids": tuple(data.get("dag_ids", ()))})
 
     def retired(self, when: datetime | None = None) -> TenantRecord:

@@ -100,14 +100,13 @@ def databricks_usage(session: Any, period: Period, tenant_ids: Iterable[str] | N
     if wanted is not None:
         conditions.append(tenant_of(c.dag_id).in_(sorted(wanted)))
     totals: dict[tuple[str, date], list[float]] = {}
-    for dag_id, value in session.execute(select(c.dag_id, c.value).where(and_(*conditions))):
+    for tenant, value in session.execute(select(tenant_of(c.dag_id), c.value).where(and_(*conditions))):
         record = json.loads(value) if isinstance(value, str) else value
         if not isinstance(record, dict) or "start_ms" not in record:
             continue
         started = datetime.fromtimestamp(record["start_ms"] / 1000, tz=UTC)
         if not period.contains(started):
             continue
-        tenant = dag_id.split(naming.SEPARATOR, 1)[0]
         entry = totals.setdefault((tenant, started.date()), [0, 0.0])
         entry[0] += 1
         entry[1] += float(record["node_seconds"])
