@@ -6,7 +6,8 @@ A fresh database (``airflow db migrate``), each tenant with 3 pipeline DAGs + it
 pool; the runs (each with a quality and a load task and their XComs, ~12% failed) spread over 60 days,
 bulk-loaded with COPY (tests/dashboard/metadata_seed.py); 200 tasks hold pool slots.
 
-- ``overview_s``: the platform overview (all tenants' DAG ids for the scope + ``tenants_overview``).
+- ``overview_s``: the platform overview (all tenants' DAG ids for the scope, ``tenants_overview`` and the
+  cost this month).
 - ``tenant_page_s``: one tenant's page data (health, freshness, daily series, quota), median over tenants.
 - Baseline in the same run: the overview built the naive way, the tenant-page queries per tenant in a
   loop (``naive_overview_s``, on a sample of tenants and scaled to all).
@@ -118,6 +119,7 @@ def _measure(url: str, dags: dict[str, list[str]], now: dt.datetime, args: argpa
     from sqlalchemy.orm import Session
 
     from tenantflow.dashboard import queries
+    from tenantflow.dashboard.cost import cost_this_month
     from tenantflow.dashboard.scope import scope_from_dag_ids
 
     engine = create_engine(url)
@@ -126,11 +128,13 @@ def _measure(url: str, dags: dict[str, list[str]], now: dt.datetime, args: argpa
         def overview() -> list:
             every = set(session.scalars(select(DagModel.dag_id)))
             scope = scope_from_dag_ids("platform_admin", every, platform=True)
+            cost_this_month(session, scope.tenants)  # the API answers both: time both
             return queries.tenants_overview(session, list(scope.tenants), window)
 
         def page(dag_ids: list[str], tenant: str):
             return (queries.pipeline_health(session, dag_ids, window), queries.table_freshness(session, dag_ids),
-                    queries.daily_series(session, dag_ids, window), queries.pool_usage(session, [f"tenant_{tenant}"]))
+                    queries.daily_series(session, dag_ids, window), queries.pool_usage(session, [f"tenant_{tenant}"]),
+                    cost_this_month(session, [tenant]))
 
         rows = overview()
         assert len(rows) == args.tenants and sum(r["runs_7d"] for r in rows) > 0, rows[:2]
