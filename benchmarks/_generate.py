@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import shutil
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,13 @@ def tenant_doc(i: int, tid: str) -> dict[str, Any]:
         "catalog": {"namespace": tid},
         "classification": ("internal", "restricted", "highly_restricted", "public")[i % 4],
         "access": {"admins": [f"{tid}_admin"], "engineers": [f"{tid}_eng"], "analysts": [f"{tid}_analyst"]},
-        "notifications": [{"kind": "email", "target": f"{tid}-oncall@example.com",
-                           "events": ["failure", "quality_warning"]}],
+        "alerting": {
+            "targets": {"oncall": {"kind": "smtp", "connection": f"{tid}__smtp",
+                                   "to": [f"{tid}-oncall@example.com"]}},
+            "events": {"failure": "critical", "quality_warning": "warning",
+                       **({"success": "info"} if i % 5 == 0 else {})},
+            "severities": {"critical": ["oncall"], "warning": ["oncall"], "info": ["oncall"]},
+        },
     }
     if dedicated:
         doc["tier"] = "dedicated"
@@ -71,7 +76,8 @@ def pipeline_doc(i: int, j: int, tid: str) -> tuple[str, dict[str, Any]]:
                      {"rule": "accepted_values", "column": "currency", "values": ["EUR", "USD", "GBP"],
                       "severity": "warn"}],
          "target": {"table": pid, "mode": "merge", "merge_keys": ["order_id"],
-                    "partition_by": [{"column": "currency"}]}},
+                    "partition_by": [{"column": "currency"}]},
+         "sla": {"fresh_by": "06:00", "timezone": "Europe/Berlin", "max_duration": "2h"}},
         {"description": "Daily FX rates as CSV files.", "tags": ["fx"],
          "schedule": {"cron": "0 7 * * 1-5", "timezone": "Europe/Berlin"},
          "source": {"kind": "files", "path": f"sources/{tid}/fx_rates/*.csv", "format": "csv"},
@@ -133,6 +139,7 @@ class _Source:
 
     def __init__(self) -> None:
         self.names: set[tuple[str, str]] = set()  # (module, class) of the models the source names
+        self.contexts: dict[int, str] = {}  # id(PipelineContext) -> the variable holding it
 
     def __call__(self, value: Any) -> str:
         if isinstance(value, BaseModel):
@@ -142,6 +149,8 @@ class _Source:
             return f"{type(value).__name__}.{value.name}"
         if isinstance(value, timedelta):
             return f"timedelta(seconds={int(value.total_seconds())})"
+        if isinstance(value, time):
+            return f"time({value.hour}, {value.minute}, {value.second})"
         if isinstance(value, tuple):
             return "(" + "".join(f"{self(v)}, " for v in value) + ")"
         if isinstance(value, list):
@@ -152,9 +161,8 @@ class _Source:
             return "{" + ", ".join(f"{self(k)}: {self(v)}" for k, v in value.items()) + "}"
         if value is None or isinstance(value, str | int | float | bool):
             return repr(value)
-        if type(value).__name__ == "TenantNotifier":
-            return (f"TenantNotifier(tenant_id={value.tenant_id!r}, targets={self(value.targets)}, "
-                    f"event={value.event!r})")
+        if type(value).__name__ == "TenantAlertNotifier":
+            return f"TenantAlertNotifier(pipeline_ctx={self.contexts[id(value.pipeline_ctx)]}, event={value.event!r})"
         raise TypeError(f"no literal for {type(value).__name__}")
 
     def model(self, model: BaseModel) -> str:
@@ -181,6 +189,7 @@ def static_module(bundle: Any, home: str) -> str:
             f"PLATFORM = {lit(bundle.platform)}", f"TENANT = {lit(tenant)}"]
     contexts = [PipelineContext(tenant, p, bundle.platform, home) for p in bundle.pipelines if p.enabled]
     for n, ctx in enumerate(contexts):
+        lit.contexts[id(ctx)] = f"ctx_{n}"
         body.append(_static_dag(n, ctx, lit, default_args(ctx), pipeline_doc_md(ctx)))
     if contexts:
         body.append(_static_maintenance_dag(contexts, lit))
@@ -190,7 +199,7 @@ def static_module(bundle: Any, home: str) -> str:
     models = "\n".join(f"from {module} import {', '.join(names)}" for module, names in modules.items())
     header = f'''"""Hand-written Airflow DAGs of tenant {tenant.id} (parse benchmark baseline)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable
 
@@ -201,14 +210,23 @@ from tenantflow.operators.load import IcebergLoadOperator
 from tenantflow.operators.maintenance import QualityTablesMaintenanceOperator, TableMaintenanceOperator
 from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
-from tenantflow.notifications.notifier import TenantNotifier
+from tenantflow.notifications.notifier import TenantAlertNotifier
+from tenantflow.notifications.sla import deadline_alerts
 from tenantflow.pipeline_context import PipelineContext
 '''
     return header + "\n" + "\n\n".join(body) + "\n"
 
 
 def _static_dag(n: int, ctx: Any, lit: _Source, args: dict[str, Any], doc: str) -> str:
+    from tenantflow.factory.dag_builder import _last_task_callbacks, run_callbacks
+
     pipeline, tenant = ctx.pipeline, ctx.tenant
+    on_success = run_callbacks(ctx).get("on_success_callback")
+    dag_callback = f"\n    on_success_callback={lit(on_success)}," if on_success else ""
+    reset = _last_task_callbacks(ctx).get("on_success_callback")
+    task_callback = f"\n        on_success_callback={lit(reset)}," if reset else ""
+    # the `sla:` as deadline alerts: a hand-written DAG would call the same helper rather than spell them out
+    deadline = f"deadline_alerts(ctx_{n}) or None" if pipeline.sla else "None"
     tags = [f"tenant:{tenant.id}", f"tier:{tenant.tier}", f"engine:{ctx.engine}", *pipeline.tags]
     description = (pipeline.description.strip().splitlines() or [""])[0][:200] or None
     schedule = (f"CronTriggerTimetable({pipeline.schedule.cron!r}, timezone={pipeline.schedule.timezone!r})"
@@ -226,6 +244,7 @@ with DAG(
     max_active_tasks={tenant.quotas.max_active_tasks!r},
     doc_md={doc!r},
     render_template_as_native_obj=False,
+    deadline={deadline},{dag_callback}
 ) as dag_{n}:
     extract = ExtractOperator(task_id="extract", pipeline_ctx=ctx_{n})
     land = LandOperator(task_id="land", pipeline_ctx=ctx_{n}, extract_task_id="extract")
@@ -234,7 +253,7 @@ with DAG(
     register = RegisterTableOperator(
         task_id="register",
         pipeline_ctx=ctx_{n},
-        outlets=[Asset(name={ctx.table_identifier!r}, uri={ctx.asset_uri!r}, group="iceberg")],
+        outlets=[Asset(name={ctx.table_identifier!r}, uri={ctx.asset_uri!r}, group="iceberg")],{task_callback}
     )
     extract >> land >> quality >> load >> register'''
 
