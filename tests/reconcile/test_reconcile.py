@@ -62,11 +62,23 @@ def summary(stdout: str) -> str:
     return next(line for line in reversed(stdout.splitlines()) if "change(s)" in line or "in sync" in line)
 
 
-def test_two_replicas_reconciling_at_once_apply_the_tree_once(env):
-    procs = [subprocess.Popen([str(BIN / "tenantflow"), "reconcile"], env={**os.environ, **env},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outputs = [p.communicate(timeout=600) for p in procs]  # read both pipes while they run
-    results = [(p.returncode, *o) for p, o in zip(procs, outputs, strict=True)]
+def test_two_replicas_reconciling_at_once_apply_the_tree_once(env, tmp_path):
+    # each replica writes to files, not pipes: a replica holding the lock must never block on a full pipe
+    # that nobody reads while the test waits for the other one
+    logs = [(tmp_path / f"replica{i}.out", tmp_path / f"replica{i}.err") for i in range(2)]
+    procs = []
+    try:
+        for out, err in logs:
+            with out.open("w") as stdout, err.open("w") as stderr:
+                procs.append(subprocess.Popen([str(BIN / "tenantflow"), "reconcile"], env={**os.environ, **env},
+                                              stdout=stdout, stderr=stderr, text=True))
+        codes = [p.wait(timeout=600) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    results = [(code, out.read_text(), err.read_text()) for code, (out, err) in zip(codes, logs, strict=True)]
     for code, out, err in results:
         assert code == 0, out[-2000:] + err[-3000:]
     summaries = sorted(summary(out) for _, out, _ in results)
