@@ -11,8 +11,9 @@ have rolled the table back. So every attempt:
    planned on a watermark the table has since moved back from, is refused (``LoadConflict``: nothing
    is committed, re-running the run's extract re-plans it); a watermark moved forward keeps only
    rows after it;
-3. writes the next state file and stages data + state reference in **one** Iceberg transaction whose
-   commit requires the table to be exactly as loaded in step 1.
+3. writes the next state file (with the stream position of a queue or CDC source, see ``PlannedLoad.
+   stream_merge``) and stages data + state reference in **one** Iceberg transaction whose commit requires
+   the table to be exactly as loaded in step 1.
 
 If another commit landed meanwhile, the catalog refuses ours (``CommitFailedException``) and we go
 back to step 1. pyiceberg's own retry would rebase the snapshot onto the new table *without* step 2,
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -59,6 +60,17 @@ class PlannedLoad:
     filters_moved_watermark: bool = False  # append/merge: keep only rows after a watermark moved meanwhile
     cursor: str | None = None
     tracks_files: bool = False  # append/merge files sources: each file loads once
+    stream_merge: StreamMerge | None = None
+    """Stream sources (queues, CDC): the stream position after this batch, from the one committed now.
+
+    Called on every commit attempt with the position of the table's current load state (None before the
+    first one); it returns the position to commit with the batch, or raises ``LoadConflict`` when another
+    consumer moved the position in a way this batch cannot be committed on top of (see ``sources/stream``)."""
+
+
+# the stream position committed with the data (JSON-able): queue offsets/ids, a CDC LSN
+StreamPosition = Mapping[str, object]
+StreamMerge = Callable[["StreamPosition | None"], StreamPosition]
 
 
 @dataclass(frozen=True)
@@ -154,8 +166,9 @@ def commit_load(catalog: Catalog, identifier: str, planned: PlannedLoad, writer:
         # a batch without cursor values (or whose rows all fell behind a moved watermark) keeps the table's mark
         kept_rows = rows or decision.rows_after is None
         watermark = (decision.watermark if kept_rows else None) or current.watermark
+        stream = planned.stream_merge(current.stream) if planned.stream_merge is not None else current.stream
         head = write_next_state(table, current, pipeline_id=planned.pipeline_id, run_id=planned.run_id, rows=rows,
-                                watermark=watermark, source_files=planned.source_files)
+                                watermark=watermark, source_files=planned.source_files, stream=stream)
         try:
             with table.transaction() as tx:
                 stage(tx, snapshot_properties(planned, rows, watermark, head))

@@ -66,6 +66,7 @@ class LoadState:
 
     head_uri: str | None = None
     watermark: str | None = None
+    stream: dict | None = None  # queue/CDC sources: the stream position committed with the data
     run_count: int = 0
     file_count: int = 0
     buckets: int = 0
@@ -172,7 +173,7 @@ def read_state(table: Table, *, explain: bool = False) -> LoadState:
 def _from_head(io: object, uri: str, snapshot_id: int | None) -> LoadState:
     head = read_head(io, uri)
     return LoadState(
-        head_uri=uri, watermark=head.get("watermark"), run_count=head["runs"], file_count=head["files"],
+        head_uri=uri, watermark=head.get("watermark"), stream=head.get("stream"), run_count=head["runs"], file_count=head["files"],
         buckets=head["buckets"], segments=tuple(head["segments"]), snapshot_id=snapshot_id,
         sequence_number=head.get("sequence_number", 0), committed_at_ms=head.get("committed_at_ms", 0), io=io,
     )

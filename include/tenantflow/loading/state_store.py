@@ -6,6 +6,7 @@ table location, so another engine's orphan-file removal never sees them)::
 
     head-<uuid>.json   {"format": "tenantflow.load-state", "version": 1, "pipeline": …,
                         "watermark": …, "runs": N, "files": M, "buckets": B,
+                        "stream": {…} (queue/CDC sources only: the position committed with the data),
                         "segments": [segment id|null × B],
                         "last_run": {"run_id", "rows", "committed_at"}, "base_snapshot_id": …,
                         "sequence_number": …, "committed_at_ms": …}
@@ -26,7 +27,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -166,7 +167,7 @@ def _write_segments(io: Any, folder: str, old: tuple[str | None, ...], updated: 
 
 def write_next_state(
     table: Table, previous: PriorState, *, pipeline_id: str, run_id: str, rows: int, watermark: str | None,
-    source_files: Iterable[str],
+    source_files: Iterable[str], stream: Mapping[str, Any] | None = None,
 ) -> str:
     """Write the state after this run (previous + run id + files, new watermark); returns the head's URI.
 
@@ -194,6 +195,7 @@ def write_next_state(
     _write_json(table.io, head_uri, {
         "format": FORMAT, "version": VERSION, "pipeline": pipeline_id, "watermark": watermark,
         "runs": run_total, "files": file_total, "buckets": buckets,
+        **({"stream": dict(stream)} if stream is not None else {}),
         "segments": list(_write_segments(table.io, folder, previous.segments, updated, buckets)),
         "last_run": {"run_id": run_id, "rows": rows, "committed_at": datetime.now(UTC).isoformat(timespec="seconds")},
         # which commit this is: the ancestry check after an expiry compares them with the oldest snapshot kept
