@@ -1,5 +1,8 @@
 """Build one pipeline DAG: extract → land → quality → [transform] → load → register, one task per stage.
 
+A stream source (queue, CDC) is drained by one ``consume`` task instead (then ``register``): its micro-batches
+land, load and are acknowledged in turn, each commit holding the stream position.
+
 Engine 'local' adds a ``transform`` task (DuckDB) when the pipeline has a transform; engine
 'databricks' replaces transform and load with one ``databricks`` task: a run of the shipped job
 on the tenant's workspace, which transforms and writes the table with the same write modes.
@@ -15,6 +18,7 @@ from airflow.sdk import DAG, Asset, BaseOperator, chain
 from tenantflow import naming
 from tenantflow.factory.docs import pipeline_doc_md
 from tenantflow.notifications.sla import deadline_alerts
+from tenantflow.operators.consume import StreamConsumeOperator
 from tenantflow.operators.extract import ExtractOperator
 from tenantflow.operators.land import LandOperator
 from tenantflow.operators.load import IcebergLoadOperator
@@ -22,6 +26,7 @@ from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
 from tenantflow.operators.transform import LocalTransformOperator
 from tenantflow.pipeline_context import PipelineContext
+from tenantflow.streams.registry import is_stream_source
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 # One task per stage, named after it: a task group around a single task would only add a level to
@@ -94,18 +99,25 @@ def build_dag(ctx: PipelineContext) -> DAG:
         deadline=deadline_alerts(ctx) or None,  # the pipeline's `sla:` (alert `sla_miss`)
         **run_callbacks(ctx),
     ) as dag:
-        extract = ExtractOperator(task_id="extract", pipeline_ctx=ctx)
-        land = LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id=extract.task_id)
-        quality = QualityCheckOperator(task_id="quality", pipeline_ctx=ctx)
-        process = _process_tasks(ctx)
         register = RegisterTableOperator(
             task_id="register",
             pipeline_ctx=ctx,
             outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
             **_last_task_callbacks(ctx),
         )
-        chain(extract, land, quality, *process, register)
+        chain(*_stage_tasks(ctx), register)
     return dag
+
+
+def _stage_tasks(ctx: PipelineContext) -> list[BaseOperator]:
+    """The tasks before register: the batch stages, or for a stream source (queue, CDC) one consume task
+    whose micro-batches land, load and acknowledge in turn (streams/consume.py)."""
+    if is_stream_source(ctx.pipeline.source):
+        return [StreamConsumeOperator(task_id="consume", pipeline_ctx=ctx)]
+    extract = ExtractOperator(task_id="extract", pipeline_ctx=ctx)
+    land = LandOperator(task_id="land", pipeline_ctx=ctx, extract_task_id=extract.task_id)
+    quality = QualityCheckOperator(task_id="quality", pipeline_ctx=ctx)
+    return [extract, land, quality, *_process_tasks(ctx)]
 
 
 def _last_task_callbacks(ctx: PipelineContext) -> dict[str, Any]:

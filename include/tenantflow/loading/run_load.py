@@ -7,6 +7,7 @@ is written.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tenantflow.catalog.hook import IcebergHook
@@ -17,6 +18,7 @@ from tenantflow.pii.pipeline import pipeline_policy, pipeline_secret, protect_ro
 
 if TYPE_CHECKING:
     from tenantflow.landing.batch import Manifest
+    from tenantflow.loading.commit import StreamMerge
     from tenantflow.pipeline_context import PipelineContext
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,12 @@ def planned_load(ctx: PipelineContext, manifest: Manifest) -> PlannedLoad:
     )
 
 
-def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None) -> dict[str, Any]:
-    """Write the run's load input (last derived batch, else raw) with the target's write mode, once per run id."""
+def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None, *,
+             stream_merge: StreamMerge | None = None) -> dict[str, Any]:
+    """Write the run's load input (last derived batch, else raw) with the target's write mode, once per run id.
+
+    ``stream_merge``: a micro-batch of a stream source, whose stream position is committed with its rows
+    (also when it has none: the position moved over poison or redelivered messages)."""
     raw = LandingHook(ctx.batch(run_id))
     landing = raw.load_input()
     landing.verify()  # every part as landed (rows, size, SHA-256), else DamagedBatch before anything is written
@@ -47,10 +53,12 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None)
     manifest = landing.manifest()
     hook = hook or IcebergHook(ctx)
     planned = planned_load(ctx, manifest)
+    if stream_merge is not None:
+        planned = replace(planned, stream_merge=stream_merge)
     if manifest.rows == 0:
         log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
         read_rows = manifest.rows if landing is raw else raw.manifest().rows
-        if read_rows or manifest.source_files:  # rows read but all set aside: keep the state
+        if read_rows or manifest.source_files or stream_merge is not None:  # rows read but set aside: keep the state
             committed = hook.commit_state(planned)
             return {"table": ctx.table_identifier, "rows": 0, "skipped": True, "state_committed": bool(committed)}
         return {"table": ctx.table_identifier, "rows": 0, "skipped": True}

@@ -173,7 +173,8 @@ def read_state(table: Table, *, explain: bool = False) -> LoadState:
 def _from_head(io: object, uri: str, snapshot_id: int | None) -> LoadState:
     head = read_head(io, uri)
     return LoadState(
-        head_uri=uri, watermark=head.get("watermark"), stream=head.get("stream"), run_count=head["runs"], file_count=head["files"],
+        head_uri=uri, watermark=head.get("watermark"), stream=head.get("stream"), run_count=head["runs"],
+        file_count=head["files"],
         buckets=head["buckets"], segments=tuple(head["segments"]), snapshot_id=snapshot_id,
         sequence_number=head.get("sequence_number", 0), committed_at_ms=head.get("committed_at_ms", 0), io=io,
     )

@@ -75,3 +75,15 @@ def table_freshness(ctx: PipelineContext, *, last_load: dt.datetime | None, now:
         return
     _send(names.LAST_LOAD, last_load.timestamp(), **_who(ctx), table=ctx.table_identifier)
     _send(names.FRESHNESS_LAG, max(0.0, (now - last_load).total_seconds()), **_who(ctx), table=ctx.table_identifier)
+
+
+def stream_consumed(ctx: PipelineContext, *, messages: int, seconds: float, lag_messages: int | None,
+                    lag_seconds: float | None) -> None:
+    """A stream pipeline's run: messages consumed, the consumer rate, and the lag it left."""
+    _send(names.STREAM_MESSAGES, messages, **_who(ctx))
+    if seconds > 0:
+        _send(names.STREAM_RATE, messages / seconds, **_who(ctx))
+    if lag_messages is not None:
+        _send(names.STREAM_LAG_MESSAGES, lag_messages, **_who(ctx))
+    if lag_seconds is not None:
+        _send(names.STREAM_LAG_SECONDS, lag_seconds, **_who(ctx))

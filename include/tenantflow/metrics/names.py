@@ -51,6 +51,14 @@ LAST_LOAD = _metric("table.last_load_timestamp", "gauge", _TABLE,
                     "Unix time (s) of the table's last load (load task; maintenance DAG from the snapshots)")
 FRESHNESS_LAG = _metric("table.freshness_lag_seconds", "gauge", _TABLE,
                         "seconds since the table's last load, when the maintenance DAG ran")
+STREAM_MESSAGES = _metric("stream.messages", "counter", _PIPELINE,
+                          "messages (or CDC changes) a stream pipeline's run consumed, poison and duplicates included")
+STREAM_RATE = _metric("stream.messages_per_second", "gauge", _PIPELINE,
+                      "consumer rate of the run: messages consumed / seconds draining")
+STREAM_LAG_MESSAGES = _metric("stream.lag_messages", "gauge", _PIPELINE,
+                              "messages (or changes) waiting in the queue/stream/slot when the run ended")
+STREAM_LAG_SECONDS = _metric("stream.lag_seconds", "gauge", _PIPELINE,
+                             "how far behind the newest message the consumer was when the run ended")
 
 _ALERT = ("tenant", "event", "kind")
 ALERTS_SENT = _metric("alerts.sent", "counter", _ALERT, "alerts delivered, by event and target kind")
@@ -60,9 +68,11 @@ ALERTS_DELIVERY_FAILED = _metric("alerts.delivery_failed", "counter", _ALERT,
 PIPELINE_METRICS: tuple[Metric, ...] = (ROWS, BYTES, REJECTED_ROWS, QUALITY_SCORE, QUALITY_FLAGGED_ROWS,
                                         QUARANTINED_ROWS, LAST_LOAD, FRESHNESS_LAG)
 """What every pipeline run (and its maintenance DAG) emits."""
+STREAM_METRICS: tuple[Metric, ...] = (STREAM_MESSAGES, STREAM_RATE, STREAM_LAG_MESSAGES, STREAM_LAG_SECONDS)
+"""What a stream pipeline's consume task emits (queue and CDC sources), besides the load's metrics."""
 ALERT_METRICS: tuple[Metric, ...] = (ALERTS_SENT, ALERTS_DELIVERY_FAILED)
 """What alert delivery emits (notifications/delivery.py), when a run sends alerts."""
-CATALOGUE: tuple[Metric, ...] = PIPELINE_METRICS + ALERT_METRICS
+CATALOGUE: tuple[Metric, ...] = PIPELINE_METRICS + STREAM_METRICS + ALERT_METRICS
 
 
 class LabelError(ValueError):
