@@ -10,15 +10,12 @@ publication) is checked when the reader starts.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from tenantflow.config.base import Model
 from tenantflow.config.streams import MicroBatchLimits, RunLimits
-
-if TYPE_CHECKING:
-    from tenantflow.config.models import PipelineConfig
 
 PG_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"  # unquoted, lower case: what slot names allow, and no quoting games
 DELETED_COLUMN = "_cdc_deleted"
@@ -64,8 +61,8 @@ def default_slot(tenant_id: str, pipeline_id: str) -> str:
     return f"{name[:54]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
-def cdc_pipeline_problem(pipeline: PipelineConfig) -> str | None:
-    """Why a cdc pipeline's other sections cannot go with it (None: they can)."""
+def cdc_pipeline_problem(pipeline: Any) -> str | None:
+    """Why a cdc pipeline's (``PipelineConfig``) other sections cannot go with it (None: they can)."""
     target = pipeline.target
     if target.mode != "merge":
         return (f"a cdc source applies inserts, updates and deletes: it needs `target.mode: merge` with `merge_keys` "

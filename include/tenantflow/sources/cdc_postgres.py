@@ -92,10 +92,10 @@ class PostgresCDCHook(BaseHook):
         params.update({k: v for k, v in conn.extra_dejson.items() if k in passed})
         return {k: v for k, v in params.items() if v is not None}
 
-    def connect(self, *, autocommit: bool = True) -> Any:
+    def connect(self, *, autocommit: bool = True, **libpq: Any) -> Any:
         import psycopg2
 
-        conn = psycopg2.connect(**self._params())
+        conn = psycopg2.connect(**{**self._params(), **libpq})
         conn.autocommit = autocommit
         return conn
 
@@ -190,29 +190,7 @@ class PostgresCDCReader:
             time.sleep(0.2)
 
     def _check_source(self) -> None:
-        table, schema, name = self.source.table, self.source.schema_name, self.source.table_name
-        (wal_level,), = self._query("SHOW wal_level")
-        if wal_level != "logical":
-            raise CDCSetupError(f"source database of {self.hook.connection_id!r} runs wal_level={wal_level}: CDC needs "
-                                "wal_level=logical (postgresql.conf, then restart the server)")
-        found = self._query("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')", (schema, name))
-        if not found:
-            raise CDCSetupError(f"source.table {table!r} does not exist in {self.hook.connection_id!r}")
-        keys = [r[0] for r in self._query(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s AND i.indisprimary ORDER BY a.attnum", (found[0][0],))]
-        if not keys:
-            raise CDCSetupError(f"source.table {table!r} has no primary key: CDC merges changes on it (add one, e.g. "
-                                f"ALTER TABLE {table} ADD PRIMARY KEY (…))")
-        if set(keys) != set(self.merge_keys):
-            raise CDCSetupError(f"target.merge_keys {list(self.merge_keys)} must be the primary key of {table!r}: "
-                                f"{keys}")
-        published = self._query("SELECT 1 FROM pg_publication_tables WHERE pubname = %s AND schemaname = %s "
-                                "AND tablename = %s", (self.source.publication, schema, name))
-        if not published:
-            raise CDCSetupError(f"publication {self.source.publication!r} does not exist or does not include {table!r}:"
-                                f" CREATE PUBLICATION {self.source.publication} FOR TABLE {table}")
+        check_source(self._sql, self.source, self.hook.connection_id, self.merge_keys)
 
     # ------------------------------------------------------------------ batches
 
@@ -398,8 +376,10 @@ class PostgresCDCReader:
         rows = self._query("SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint FROM pg_replication_slots "
                            "WHERE slot_name = %s", (self.slot,)) if self._sql is not None else []
         behind = int(rows[0][0]) if rows and rows[0][0] is not None else None
-        seconds = None
-        if self._last_commit_time is not None:
+        seconds = None  # how old the last applied source commit is, while WAL is waiting behind it
+        if behind == 0:
+            seconds = 0.0
+        elif self._last_commit_time is not None:
             seconds = max(0.0, (datetime.now(UTC) - self._last_commit_time).total_seconds())
         return StreamLag(messages=None, seconds=seconds, extra={"bytes": behind, "slot": self.slot,
                                                                 "committed_lsn": lsn_text(self._committed_lsn)})
@@ -416,3 +396,38 @@ class PostgresCDCReader:
 
 def _signature(columns: tuple[Column, ...]) -> list[list[Any]]:
     return [[c.name, c.type_oid, c.type_modifier] for c in columns]
+
+
+def check_source(conn: Any, source: CDCSource, connection_id: str, merge_keys: tuple[str, ...] | None) -> None:
+    """What a slot and a snapshot of ``source.table`` need, or CDCSetupError saying what to set up."""
+    table, schema, name = source.table, source.schema_name, source.table_name
+
+    def query(sql: str, params: tuple = ()) -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    (wal_level,), = query("SHOW wal_level")
+    if wal_level != "logical":
+        raise CDCSetupError(f"the source database of {connection_id!r} runs wal_level={wal_level}: CDC needs "
+                            "wal_level=logical (postgresql.conf, then restart the server)")
+    (replication,), = query("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user")
+    if not replication:
+        raise CDCSetupError(f"the login of {connection_id!r} lacks the REPLICATION attribute: ALTER ROLE … REPLICATION")
+    found = query("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                  "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')", (schema, name))
+    if not found:
+        raise CDCSetupError(f"source.table {table!r} does not exist in {connection_id!r}")
+    keys = [r[0] for r in query(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s AND i.indisprimary ORDER BY a.attnum", (found[0][0],))]
+    if not keys:
+        raise CDCSetupError(f"source.table {table!r} has no primary key: CDC merges changes on it (add one, e.g. "
+                            f"ALTER TABLE {table} ADD PRIMARY KEY (…))")
+    if merge_keys is not None and set(keys) != set(merge_keys):
+        raise CDCSetupError(f"target.merge_keys {list(merge_keys)} must be the primary key of {table!r}: {keys}")
+    published = query("SELECT 1 FROM pg_publication_tables WHERE pubname = %s AND schemaname = %s "
+                      "AND tablename = %s", (source.publication, schema, name))
+    if not published:
+        raise CDCSetupError(f"publication {source.publication!r} does not exist or does not include {table!r}: "
+                            f"CREATE PUBLICATION {source.publication} FOR TABLE {table}")
