@@ -31,6 +31,7 @@ from airflow.sdk.bases.hook import BaseHook
 
 from tenantflow.config.cdc import DELETED_COLUMN, CDCSource, default_slot
 from tenantflow.isolation.guards import require_own_connection
+from tenantflow.settings import job_environment
 from tenantflow.sources.bad_rows import BadRows
 from tenantflow.sources.cdc_changes import ChangeSet
 from tenantflow.sources.pgoutput import (
@@ -362,7 +363,7 @@ class PostgresCDCReader:
     def acknowledge(self, batch: MicroBatch) -> None:
         if batch.token is None:
             return
-        kill = float(os.environ.get(KILL_BEFORE_CONFIRM) or 0)
+        kill = float(job_environment(KILL_BEFORE_CONFIRM) or 0)
         if kill and (kill >= 1 or int.from_bytes(os.urandom(2), "big") / 65536 < kill):
             os.kill(os.getpid(), signal.SIGKILL)  # tests: committed to Iceberg, the slot not confirmed
         lsn, position = batch.token
