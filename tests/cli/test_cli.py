@@ -18,6 +18,7 @@ EXAMPLE_DAG_IDS = {
     "finance__customers",
     "finance__fx_rates",
     "finance__orders",
+    "finance__payments",
     "healthcare__appointments",
     "healthcare__lab_results",
     "retail__products",
@@ -80,7 +81,7 @@ def add_tenant(tree: Path, tenant: str, *, landing: str, namespace: str) -> Path
 def test_validate_examples() -> None:
     result = tenantflow(None, "validate")
     assert result.returncode == 0, output(result)
-    assert "OK: 3 tenant(s), 7 pipeline(s) valid" in result.stdout, output(result)
+    assert "OK: 3 tenant(s), 8 pipeline(s) valid" in result.stdout, output(result)
 
 
 def test_validate_lists_every_error_and_fails(config_tree: Path) -> None:
@@ -147,7 +148,7 @@ def test_validate_one_tenant_folder(config_tree: Path) -> None:
     assert only_finance.returncode == 0, (
         f"retail's error must not fail `validate finance`\n{output(only_finance)}"
     )
-    assert "OK: 1 tenant(s), 3 pipeline(s) valid" in only_finance.stdout, output(only_finance)
+    assert "OK: 1 tenant(s), 4 pipeline(s) valid" in only_finance.stdout, output(only_finance)
     assert only_retail.returncode == 1, output(only_retail)
     assert "tenant_configs/retail/pipelines/sales.yaml:" in only_retail.stdout, output(only_retail)
     assert "finance" not in only_retail.stdout, output(only_retail)
@@ -257,7 +258,7 @@ def test_new_tenant_scaffolds_a_valid_tenant(config_tree: Path) -> None:
 
     everything = tenantflow(config_tree, "validate")
     assert everything.returncode == 0, output(everything)
-    assert "OK: 4 tenant(s), 8 pipeline(s) valid" in everything.stdout, output(everything)
+    assert "OK: 4 tenant(s), 9 pipeline(s) valid" in everything.stdout, output(everything)
     bundle = load_tenant(configs, "marketing")
     assert bundle.tenant.storage.landing == "landing/marketing"
     assert bundle.tenant.catalog.namespace == "marketing"

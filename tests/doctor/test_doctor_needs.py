@@ -18,6 +18,7 @@ def test_example_finance_needs_its_erp_once_its_pii_key_and_its_fx_folder(repo):
         ("sql", "finance__erp", None, ("customers", "orders")),
         ("pii", "finance__pii", None, ("customers",)),  # customers hashes email; orders masks nothing
         ("files", None, "/h/sources/finance/fx_rates/*.csv", ("fx_rates",)),
+        ("cdc", "finance__payments_pg", None, ("payments",)),
     ]
 
 

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from tenantflow.config.models import FilesSource, HttpSource, Source, SqlSource
 from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.sources.registry import SOURCE_HOOKS, source_hook
+from tenantflow.streams.registry import STREAM_READERS
 
 SOURCES = {
     "sql": {"kind": "sql", "connection_id": "retail__erp", "table": "orders"},
@@ -25,8 +26,10 @@ def _config_kinds() -> set[str]:
     return {typing.get_args(model.model_fields["kind"].annotation)[0] for model in typing.get_args(union)}
 
 
-def test_every_config_kind_has_a_hook():
-    assert set(SOURCE_HOOKS) == _config_kinds() == set(SOURCES)
+def test_every_config_kind_has_a_hook_or_a_stream_reader():
+    streams = {key.split(":", 1)[0] for key in STREAM_READERS}  # stream kinds (cdc, queues) consume, never extract
+    assert set(SOURCE_HOOKS) == set(SOURCES)
+    assert _config_kinds() == set(SOURCE_HOOKS) | streams and not set(SOURCE_HOOKS) & streams
 
 
 @pytest.mark.parametrize(("kind", "provider_hook", "model"), [

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from tenantflow import naming
 from tenantflow.config.alerting import PipelineSla, PlatformAlerting, TenantAlerting, fresh_by_interval
 from tenantflow.config.base import Classification, Model, Schedule
+from tenantflow.config.cdc import CDCSource, cdc_pipeline_problem
 from tenantflow.config.costs import CostModel
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
@@ -272,7 +273,7 @@ class HttpSource(Model):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
-Source = Annotated[SqlSource | FilesSource | HttpSource, Field(discriminator="kind")]
+Source = Annotated[SqlSource | FilesSource | HttpSource | CDCSource, Field(discriminator="kind")]
 
 
 class Incremental(Model):
@@ -420,6 +421,12 @@ class PipelineConfig(Model):
                 "incremental.lookback_seconds re-reads rows, which only `target.mode: merge` can absorb "
                 f"without duplicates (mode is {self.target.mode!r})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _cdc_needs_merge_only(self) -> PipelineConfig:
+        if self.source.kind == "cdc" and (problem := cdc_pipeline_problem(self)):
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ CONNECTION_KINDS: dict[str, str] = {
     "sql": "the source database: type postgres/mysql/sqlite, host, port, schema = database, login, password",
     "http": "the API's base URL as host (+ schema http/https, port) and its auth (extra auth_type)",
     "files": "type aws: keys or role_arn, extra region_name and endpoint_url when not AWS",
+    "cdc": "type postgres: host, port, schema = database, a login with the REPLICATION attribute, password",
     "databricks": "type databricks: the workspace URL as host and a token as password",
     "pii": "type generic, its password a random key of at least 16 bytes, e.g. "
            '`airflow connections add {id} --conn-type generic --conn-password "$(openssl rand -hex 32)"`',
@@ -42,6 +43,11 @@ def build_hook(tenant_id: str, need: Need, timeout: float) -> Any:
         if need.purpose == "files":  # botocore Config options (AwsBaseHook builds the Config from a dict)
             kwargs["config"] = {"connect_timeout": timeout, "read_timeout": timeout, "retries": {"max_attempts": 1}}
         return source_hook(tenant_id, need.source, **kwargs)
+    if need.purpose == "cdc":
+        from tenantflow.sources.cdc_postgres import PostgresCDCHook
+
+        assert need.connection_id is not None
+        return PostgresCDCHook(tenant_id=tenant_id, connection_id=need.connection_id)
     if need.purpose == "databricks":
         from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
@@ -87,6 +93,27 @@ def probe_sql(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Prob
     finally:
         engine.dispose()
     return Probe(Status.OK, f"{where} answers SELECT 1")
+
+
+def probe_cdc(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Probe:
+    """The source is set up for CDC: wal_level=logical, a REPLICATION login, a primary key, the publication."""
+    from tenantflow.sources.cdc_postgres import CDCSetupError, check_source
+
+    try:
+        conn = hook.connect(connect_timeout=max(1, math.ceil(timeout)))
+    except Exception as exc:  # noqa: BLE001 - any driver error is the answer
+        return Probe(Status.FAIL, f"cannot connect: {error_text(exc)}",
+                     f"check host, port, database (schema) and login of `{need.connection_id}`")
+    try:
+        check_source(conn, need.source, need.connection_id or "", None)
+    except CDCSetupError as exc:
+        return Probe(Status.FAIL, str(exc), "set the source database up for CDC (README: PostgreSQL CDC)")
+    except Exception as exc:  # noqa: BLE001
+        return Probe(Status.FAIL, f"checking the CDC setup failed: {error_text(exc)}")
+    finally:
+        conn.close()
+    return Probe(Status.OK, f"wal_level=logical, REPLICATION login, {need.source.table} has a primary key and is "
+                            f"in publication {need.source.publication}")
 
 
 def _without_userinfo(url: str) -> str:
@@ -210,6 +237,7 @@ PROBES: dict[Purpose, Callable[[Any, Need, float, Redactor], Probe]] = {
     "sql": probe_sql,
     "http": probe_http,
     "files": probe_files,
+    "cdc": probe_cdc,
     "databricks": probe_databricks,
     "pii": probe_pii,
     "catalog": probe_catalog_connection,

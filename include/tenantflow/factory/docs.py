@@ -13,6 +13,8 @@ def pipeline_doc_md(ctx: PipelineContext) -> str:
         "sql": lambda: f"SQL `{source.connection_id}` → `{source.table or 'query'}`",
         "files": lambda: f"{source.format.upper()} files `{source.path}`",
         "http": lambda: f"REST API `{source.connection_id}` → `{source.path}` ({source.pagination.type} pages)",
+        "cdc": lambda: f"PostgreSQL CDC `{source.connection_id}` → `{source.table}` (publication "
+                       f"`{source.publication}`)",
     }[source.kind]()
     schedule = f"`{p.schedule.cron}` ({p.schedule.timezone})" if p.schedule else "manual / triggered"
     rules = "\n".join(f"- `{describe(r)}` ({r.severity})" for r in p.quality) or "- none"

@@ -66,6 +66,12 @@ class PlannedLoad:
     Called on every commit attempt with the position of the table's current load state (None before the
     first one); it returns the position to commit with the batch, or raises ``LoadConflict`` when another
     consumer moved the position in a way this batch cannot be committed on top of (see ``sources/stream``)."""
+    delete_flag: str | None = None
+    """merge: the batch's boolean column whose true rows delete their key (``target.delete_flag``, or the op
+    flag a CDC source lands its deletes with); the column is never stored."""
+    replace_table: bool = False
+    """The batch is the whole table (a CDC source's initial snapshot): it replaces the table's rows, whatever
+    the target's write mode."""
 
 
 # the stream position committed with the data (JSON-able): queue offsets/ids, a CDC LSN

@@ -82,7 +82,7 @@ def write_batch(
     planned: PlannedLoad,
 ) -> WriteResult:
     """Append, overwrite or merge ``data`` once per run id, validated against the table's load state at commit."""
-    data, deleted = split_deletes(data, target)
+    data, deleted = split_deletes(data, target, planned.delete_flag)
     table = ensure_table(catalog, identifier, data.schema, target)
     if skipped := _already_committed(table, identifier, target, planned.run_id):
         return skipped
@@ -90,6 +90,8 @@ def write_batch(
 
     def writer(table: Table, rows_after: str | None) -> tuple[int, Stage]:
         batch = _align(_after(data, planned, rows_after), table)
+        if planned.replace_table:  # the batch is the whole table (a CDC snapshot), whatever the write mode
+            return batch.num_rows, lambda tx, props: tx.overwrite(batch, snapshot_properties=props)
         return batch.num_rows, lambda tx, props: _stage_write(tx, table, batch, target, props, deleted)
 
     outcome = commit_load(catalog, identifier, planned, writer)
@@ -131,12 +133,12 @@ def _result(identifier: str, target: Target, outcome: CommitOutcome) -> WriteRes
     return WriteResult(identifier, target.mode, outcome.rows, False, outcome.snapshot_id)
 
 
-def split_deletes(data: pa.Table, target: Target) -> tuple[pa.Table, pa.Table | None]:
-    """(rows to upsert, keys to delete) by the target's delete flag column; the flag column is not stored."""
+def split_deletes(data: pa.Table, target: Target, flag: str | None = None) -> tuple[pa.Table, pa.Table | None]:
+    """(rows to upsert, keys to delete) by the delete flag column (the target's unless given); it is not stored."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    flag = target.delete_flag
+    flag = flag or target.delete_flag
     if flag is None:
         return data, None
     if flag not in data.column_names:
@@ -209,6 +211,8 @@ def commit_state(catalog: Catalog, identifier: str, target: Target, planned: Pla
 
     def writer(table: Table, rows_after: str | None) -> tuple[int, Stage]:
         empty = schema_to_pyarrow(table.schema()).empty_table()
+        if planned.replace_table:  # an empty CDC snapshot: the table is empty now
+            return 0, lambda tx, props: tx.overwrite(empty, snapshot_properties=props)
         return 0, lambda tx, props: tx.append(empty, snapshot_properties=props)
 
     outcome = commit_load(catalog, identifier, planned, writer)

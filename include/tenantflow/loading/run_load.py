@@ -36,15 +36,17 @@ def planned_load(ctx: PipelineContext, manifest: Manifest) -> PlannedLoad:
         filters_moved_watermark=not (incremental and incremental.lookback_seconds),
         cursor=incremental.cursor if incremental else None,
         tracks_files=mode != "overwrite" and not getattr(pipeline.source, "reload_all", False),
+        delete_flag=pipeline.target.delete_flag or getattr(pipeline.source, "deleted_column", None),
     )
 
 
 def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None, *,
-             stream_merge: StreamMerge | None = None) -> dict[str, Any]:
+             stream_merge: StreamMerge | None = None, replace_table: bool = False) -> dict[str, Any]:
     """Write the run's load input (last derived batch, else raw) with the target's write mode, once per run id.
 
     ``stream_merge``: a micro-batch of a stream source, whose stream position is committed with its rows
-    (also when it has none: the position moved over poison or redelivered messages)."""
+    (also when it has none: the position moved over poison or redelivered messages). ``replace_table``: the
+    micro-batch is the whole table (a CDC snapshot) and replaces its rows."""
     raw = LandingHook(ctx.batch(run_id))
     landing = raw.load_input()
     landing.verify()  # every part as landed (rows, size, SHA-256), else DamagedBatch before anything is written
@@ -54,7 +56,7 @@ def load_run(ctx: PipelineContext, run_id: str, hook: IcebergHook | None = None,
     hook = hook or IcebergHook(ctx)
     planned = planned_load(ctx, manifest)
     if stream_merge is not None:
-        planned = replace(planned, stream_merge=stream_merge)
+        planned = replace(planned, stream_merge=stream_merge, replace_table=replace_table)
     if manifest.rows == 0:
         log.warning("the batch is empty: nothing to load (an empty batch never overwrites a table)")
         read_rows = manifest.rows if landing is raw else raw.manifest().rows

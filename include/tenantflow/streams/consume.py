@@ -112,7 +112,7 @@ def _commit(ctx: PipelineContext, iceberg: Any, batch_run_id: str, batch: MicroB
     rejects = batch.bad_rows.write(location.rejects, location.kms_key_id) if batch.bad_rows.count else None
     landing.publish(files=staged.files, source=batch.description, watermark=None,
                     rejected_rows=batch.bad_rows.count)
-    load_run(ctx, batch_run_id, iceberg, stream_merge=batch.stream_merge)
+    load_run(ctx, batch_run_id, iceberg, stream_merge=batch.stream_merge, replace_table=batch.replaces_table)
     if batch.bad_rows.count:
         log.warning("%d poison message(s) of micro-batch %s rejected to %s: %s", batch.bad_rows.count,
                     batch_run_id, rejects, batch.bad_rows.reasons())

@@ -34,6 +34,7 @@ class MicroBatch:
     duplicates: int = 0  # redelivered messages dropped as committed already
     token: Any = None  # the reader's own handle to acknowledge (delivery tags, receipt handles, an LSN)
     description: str = ""  # where the batch came from, for logs
+    replaces_table: bool = False  # the batch is the whole table (a CDC initial snapshot): it replaces the rows
 
     @property
     def rows(self) -> int:
