@@ -21,8 +21,8 @@ import pytest
 from sources.logical_postgres import logical_cluster, payments_context, payments_database
 from tenantflow.catalog.hook import IcebergHook
 from tenantflow.loading import state
-from tenantflow.sources.cdc_postgres import KILL_BEFORE_CONFIRM
 from tenantflow.sources.pgoutput import lsn_int
+from tenantflow.streams.consume import KILL_BEFORE_ACK
 
 CHILD = Path(__file__).with_name("cdc_consume_child.py")
 KEYS = 400
@@ -93,7 +93,7 @@ def confirmed_lsn(conn, slot: str) -> int | None:
 
 def start_consumer(repo, home, slot, run_id, max_records, logs: Path, kill_before_confirm: float = 0.0):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo / "include"), str(repo / "tests")]),
-           KILL_BEFORE_CONFIRM: str(kill_before_confirm)}
+           KILL_BEFORE_ACK: str(kill_before_confirm)}
     out, err = open(logs / f"{run_id}.out", "w"), open(logs / f"{run_id}.err", "w")  # files, never pipes
     return subprocess.Popen([sys.executable, str(CHILD), str(repo), str(home), slot, run_id, str(max_records),
                              str(logs / f"{run_id}.json")],

@@ -20,18 +20,16 @@ primary key is not the target's ``merge_keys``, an unchanged TOAST value the str
 from __future__ import annotations
 
 import logging
-import os
 import select
-import signal
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.hook import BaseHook
 
 from tenantflow.config.cdc import DELETED_COLUMN, CDCSource, default_slot
 from tenantflow.isolation.guards import require_own_connection
-from tenantflow.settings import job_environment
 from tenantflow.sources.bad_rows import BadRows
 from tenantflow.sources.cdc_changes import ChangeSet
 from tenantflow.sources.pgoutput import (
@@ -56,8 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# tests: kill this process right after an Iceberg commit, before the slot is confirmed (a probability 0..1)
-KILL_BEFORE_CONFIRM = "TENANTFLOW_TEST_CDC_KILL_BEFORE_CONFIRM"
 QUIET = 0.3  # seconds without a message after a Commit: the stream caught up, the batch ends
 _SESSION = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3 -c IntervalStyle=postgres"
 
@@ -167,9 +163,7 @@ class PostgresCDCReader:
         log.info("CDC %s: created slot %s at consistent point %s", self.source.table, self.slot, point)
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._sql.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
+        return _fetch(self._sql, sql, params)
 
     def _slot_exists(self) -> bool:
         rows = self._query("SELECT plugin, database FROM pg_replication_slots WHERE slot_name = %s", (self.slot,))
@@ -363,9 +357,6 @@ class PostgresCDCReader:
     def acknowledge(self, batch: MicroBatch) -> None:
         if batch.token is None:
             return
-        kill = float(job_environment(KILL_BEFORE_CONFIRM) or 0)
-        if kill and (kill >= 1 or int.from_bytes(os.urandom(2), "big") / 65536 < kill):
-            os.kill(os.getpid(), signal.SIGKILL)  # tests: committed to Iceberg, the slot not confirmed
         lsn, position = batch.token
         self._expected, self._committed_lsn = position, lsn
         self._snapshot_was_empty = self._snapshot_was_empty and not batch.rows
@@ -396,6 +387,12 @@ class PostgresCDCReader:
         self._repl = self._sql = self._cursor = None
 
 
+def _fetch(conn: Any, sql: str, params: tuple = ()) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
 def _signature(columns: tuple[Column, ...]) -> list[list[Any]]:
     return [[c.name, c.type_oid, c.type_modifier] for c in columns]
 
@@ -404,11 +401,7 @@ def check_source(conn: Any, source: CDCSource, connection_id: str, merge_keys: t
     """What a slot and a snapshot of ``source.table`` need, or CDCSetupError saying what to set up."""
     table, schema, name = source.table, source.schema_name, source.table_name
 
-    def query(sql: str, params: tuple = ()) -> list[tuple]:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-
+    query = partial(_fetch, conn)
     (wal_level,), = query("SHOW wal_level")
     if wal_level != "logical":
         raise CDCSetupError(f"the source database of {connection_id!r} runs wal_level={wal_level}: CDC needs "

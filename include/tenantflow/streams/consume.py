@@ -17,12 +17,16 @@ a retried task never mistakes its new messages for an earlier attempt's committe
 from __future__ import annotations
 
 import logging
+import os
+import random
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tenantflow.metrics import emit
+from tenantflow.settings import job_environment
 
 if TYPE_CHECKING:
     from tenantflow.config.streams import MicroBatchLimits, RunLimits
@@ -30,6 +34,10 @@ if TYPE_CHECKING:
     from tenantflow.streams.reader import MicroBatch, StreamReader
 
 log = logging.getLogger(__name__)
+
+KILL_BEFORE_ACK = "TENANTFLOW_TEST_KILL_BEFORE_ACK"
+"""Crash tests only: the chance (0..1) that the consumer SIGKILLs itself after a micro-batch's Iceberg commit,
+before the reader acknowledges it (the window every reader's dedup must make harmless)."""
 
 
 @dataclass
@@ -59,6 +67,7 @@ def consume(ctx: PipelineContext, run_id: str, reader: StreamReader, batch_limit
     current = iceberg.load_state()
     reader.start(current.stream if current is not None else None)
     attempt = uuid.uuid4().hex[:8]
+    kill_chance = float(job_environment(KILL_BEFORE_ACK) or 0)  # read once per run, not per batch
     result, started, idle_since = ConsumeResult(), clock(), None
     try:
         while True:
@@ -79,6 +88,8 @@ def consume(ctx: PipelineContext, run_id: str, reader: StreamReader, batch_limit
                 continue
             idle_since = None
             _commit(ctx, iceberg, f"{run_id}.{attempt}.{result.micro_batches:05d}", batch)
+            if kill_chance and (kill_chance >= 1 or random.random() < kill_chance):
+                os.kill(os.getpid(), signal.SIGKILL)  # crash tests: committed to Iceberg, not acknowledged
             reader.acknowledge(batch)
             result.micro_batches += 1
             result.messages += batch.messages
