@@ -80,7 +80,7 @@ def add_tenant(tree: Path, tenant: str, *, landing: str, namespace: str) -> Path
 def test_validate_examples() -> None:
     result = tenantflow(None, "validate")
     assert result.returncode == 0, output(result)
-    assert "OK: 3 tenant(s), 7 pipeline(s) valid" in result.stdout, output(result)
+    assert "OK: 3 tenant(s), 8 pipeline(s) valid" in result.stdout, output(result)
 
 
 def test_validate_lists_every_error_and_fails(config_tree: Path) -> None:

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from tenantflow.pipeline_context import PipelineContext
     from tenantflow.streams.reader import StreamReader
 
-STREAM_READERS: dict[str, str] = {}
+STREAM_READERS: dict[str, str] = {
+    "queue:rabbitmq": "tenantflow.sources.queue_rabbitmq:RabbitMQReader",
+}
 """``source.kind`` (and, for queues, ``broker``) -> "module:class" of its reader."""
 
 
