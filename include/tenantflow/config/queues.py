@@ -77,5 +77,5 @@ class KinesisSource(_QueueSourceBase):
     )
 
 
-QueueSource = Annotated[RabbitMQSource, Field(discriminator="broker")]
-QUEUE_SOURCES = (RabbitMQSource,)
+QueueSource = Annotated[RabbitMQSource | SQSSource | KinesisSource, Field(discriminator="broker")]
+QUEUE_SOURCES = (RabbitMQSource, SQSSource, KinesisSource)
