@@ -22,6 +22,7 @@ EXAMPLE_DAG_IDS = {
     "healthcare__lab_results",
     "retail__products",
     "retail__sales",
+    "retail__store_events",
 }
 ERROR_LINE = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<field>[\w.]+): (?P<message>.+)$")
 
