@@ -36,6 +36,7 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.maintenance_bench
 	$(BIN)/python -m benchmarks.dashboard_bench
 	$(BIN)/python -m benchmarks.cdc_bench
+	$(BIN)/python -m benchmarks.queue_bench
 
 lint: install
 	$(BIN)/python -m ruff check include demo tests dags plugins benchmarks

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from demo import store_events
 from demo.jobs_api import LocalJobsApi
 from demo.smoke import smoke_check, wait_healthy
 from tenantflow.isolation.access_matrix import TENANT_ROLES
@@ -71,6 +72,8 @@ def demo_env(repo: Path, state: Path, port: int, databricks_conn: str | None = N
             f'{{"conn_type": "sqlite", "host": "{sources / "healthcare" / "clinic.db"}"}}'
         ),
         **({"AIRFLOW_CONN_HEALTHCARE__DATABRICKS": databricks_conn} if databricks_conn else {}),
+        # retail's store events queue on this machine's RabbitMQ (demo/store_events.py)
+        "AIRFLOW_CONN_RETAIL__EVENTS_RABBITMQ": store_events.connection_json(),
         # the finance tenant's PII hashing key (HMAC), generated once per demo state
         "AIRFLOW_CONN_FINANCE__PII": f'{{"conn_type": "generic", "password": "{_secret(state / ".finance_pii")}"}}',
         "GX_ANALYTICS_ENABLED": "False",
@@ -89,6 +92,7 @@ def prepare(repo: Path, state: Path, env: dict[str, str], bin_dir: Path, scale: 
     if not (state / "sources" / "finance" / "erp.db").exists():
         counts = generate_demo_data(state, scale=scale)
         log.info("demo source data: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
+        log.info("demo store events published to %s: %d", store_events.QUEUE, store_events.publish_events(500, seed=7))
     _run(bin_dir, env, "tenantflow", "validate")
     _run(bin_dir, env, "airflow", "db", "migrate")
     _run(bin_dir, env, "tenantflow", "sync", "--demo-users")

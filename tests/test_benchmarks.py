@@ -29,3 +29,13 @@ def test_the_cdc_benchmark_applies_the_changes_and_keeps_the_table_equal():
     report, _ = run_bench("cdc_bench", "--rows", "500", "--changes", "2000")
     assert report["bench"] == "cdc" and report["changes"] == report["workload_changes"] >= 2000
     assert report["table_equals_source"] is True and report["changes_per_s"] > 0 and report["ratio"] > 0
+
+
+def test_the_queue_benchmark_drains_both_queues_and_prints_its_line():
+    """A small run against the real RabbitMQ: ours and the raw consumer drain the same content, the table holds
+    every message once (the benchmark checks it), and the line has the fields `make bench` promises."""
+    report, _ = run_bench("queue_bench", "--messages", "3000", "--max-records", "1000")
+    assert {k: report[k] for k in ("bench", "broker", "messages")} == {"bench": "queue", "broker": "rabbitmq",
+                                                                       "messages": 3000}
+    assert report["ours_msgs_per_s"] > 0 and report["raw_consume_msgs_per_s"] > 0 and report["ratio"] > 0
+    assert 0 < report["p95_publish_to_queryable_s"] < 60

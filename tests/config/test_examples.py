@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from tenantflow.config import PipelineConfig, PlatformConfig, TenantConfig, load_platform, load_tenant
 from tenantflow.config.models import CDCSource, FilesSource, Quotas, SqlSource, Target
+from tenantflow.config.queues import RabbitMQSource
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "tenant_configs"
@@ -22,7 +23,7 @@ def test_the_three_example_tenants_are_present() -> None:
     assert EXAMPLE_TENANTS == ["finance", "healthcare", "retail"], (
         f"expected the example tenants finance, healthcare, retail in {CONFIG_DIR}, found {EXAMPLE_TENANTS}"
     )
-    assert len(PIPELINE_FILES) == 8, f"expected 8 example pipeline files, found {PIPELINE_FILES}"
+    assert len(PIPELINE_FILES) == 9, f"expected 9 example pipeline files, found {PIPELINE_FILES}"
 
 
 @pytest.mark.parametrize("tenant", EXAMPLE_TENANTS, ids=EXAMPLE_TENANTS)
@@ -49,8 +50,8 @@ def test_example_pipeline_file_yields_a_pipeline_config(path: Path) -> None:
     pipeline = bundle.pipeline(path.stem)
     assert isinstance(pipeline, PipelineConfig), f"{path} did not yield a PipelineConfig"
     assert pipeline.id == path.stem, f"{path}: pipeline id should be the file name, got {pipeline.id!r}"
-    assert isinstance(pipeline.source, SqlSource | FilesSource | CDCSource)
-    assert pipeline.source.kind in ("sql", "files", "cdc")
+    assert isinstance(pipeline.source, SqlSource | FilesSource | CDCSource | RabbitMQSource)
+    assert pipeline.source.kind in ("sql", "files", "cdc", "queue")
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,22 @@ SOURCES = {
 
 def _config_kinds() -> set[str]:
     union = typing.get_args(Source)[0]
-    return {typing.get_args(model.model_fields["kind"].annotation)[0] for model in typing.get_args(union)}
+    models = [typing.get_args(m)[0] if typing.get_origin(m) is typing.Annotated else m for m in typing.get_args(union)]
+    return {typing.get_args(model.model_fields["kind"].annotation)[0] for model in models
+            if isinstance(model, type)} | {"queue"}  # queue: a union of its own, by broker
 
 
 def test_every_config_kind_has_a_hook_or_a_stream_reader():
     streams = {key.split(":", 1)[0] for key in STREAM_READERS}  # stream kinds (cdc, queues) consume, never extract
     assert set(SOURCE_HOOKS) == set(SOURCES)
     assert _config_kinds() == set(SOURCE_HOOKS) | streams and not set(SOURCE_HOOKS) & streams
+
+
+def test_every_queue_broker_has_a_stream_reader():
+    from tenantflow.config.queues import QUEUE_SOURCES
+
+    brokers = {typing.get_args(m.model_fields["broker"].annotation)[0] for m in QUEUE_SOURCES}
+    assert {k for k in STREAM_READERS if k.startswith("queue:")} == {f"queue:{b}" for b in brokers}
 
 
 @pytest.mark.parametrize(("kind", "provider_hook", "model"), [

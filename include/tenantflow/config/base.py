@@ -12,6 +12,12 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
 
+# Declared column types of sources (files, queues): values that do not convert are bad rows.
+COLUMN_TYPE_PATTERN = (
+    r"^(string|int32|int64|float32|float64|boolean|date|timestamp|timestamptz|decimal\(\d{1,2},\s*\d{1,2}\))$"
+)
+
+
 class Classification(StrEnum):
     public = "public"
     internal = "internal"

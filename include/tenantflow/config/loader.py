@@ -18,6 +18,7 @@ from tenantflow.config.defaults import merge
 from tenantflow.config.errors import ConfigError, ConfigErrors
 from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
 from tenantflow.config.ownership import Violation, pipeline_violations, tenant_violations
+from tenantflow.config.stream_checks import stream_violations
 from tenantflow.config.validation import validate_document
 from tenantflow.config.yaml_source import YamlDocument, YamlSyntaxError, locate, read_yaml
 
@@ -281,6 +282,7 @@ def _load_pipeline_file(
     errors.extend(found)
     if isinstance(pipeline, PipelineConfig):
         errors.extend(_violations(document, pipeline_violations(pipeline, tenant_id, others)))
+        errors.extend(_violations(document, stream_violations(pipeline)))
         if tenant is not None:  # retention bounds depend on the tenant's classification and settings
             errors.extend(_violations(document, pipeline_bound_violations(pipeline, tenant, platform.config)))
         return pipeline

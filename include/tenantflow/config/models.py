@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tenantflow import naming
 from tenantflow.config.alerting import PipelineSla, PlatformAlerting, TenantAlerting, fresh_by_interval
-from tenantflow.config.base import Classification, Model, Schedule
+from tenantflow.config.base import COLUMN_TYPE_PATTERN, Classification, Model, Schedule
 from tenantflow.config.cdc import CDCSource, cdc_pipeline_problem
 from tenantflow.config.costs import CostModel
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
@@ -194,9 +194,6 @@ class SqlSource(Model):
         return self
 
 
-COLUMN_TYPE_PATTERN = (
-    r"^(string|int32|int64|float32|float64|boolean|date|timestamp|timestamptz|decimal\(\d{1,2},\s*\d{1,2}\))$"
-)
 
 
 class FilesSource(Model):
@@ -273,7 +270,10 @@ class HttpSource(Model):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
-Source = Annotated[SqlSource | FilesSource | HttpSource | CDCSource, Field(discriminator="kind")]
+# Queue sources (RabbitMQ, SQS, Kinesis) live in queues.py: a union of their own, discriminated by `broker`.
+from tenantflow.config.queues import QueueSource  # noqa: E402
+
+Source = Annotated[SqlSource | FilesSource | HttpSource | CDCSource | QueueSource, Field(discriminator="kind")]
 
 
 class Incremental(Model):

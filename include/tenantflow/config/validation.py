@@ -6,14 +6,14 @@ import difflib
 import types
 import typing
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ValidationError
 
 from tenantflow.config.errors import ConfigError
 from tenantflow.config.yaml_source import YamlDocument, locate
 
-_DISCRIMINATORS = ("kind", "rule")
+_DISCRIMINATORS = ("kind", "broker", "rule")  # broker: queue sources, a union within the source union
 
 
 def validate_document(
@@ -38,6 +38,10 @@ def _to_config_error(
     fallback: YamlDocument | None,
 ) -> ConfigError:
     loc = _clean_loc(data, err["loc"])
+    if err["type"] == "union_tag_invalid":  # point at the tag's own line (`broker: rabbit`), not its mapping
+        tag = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+        if tag == "broker":  # (a wrong `kind` keeps pointing at `source:`, as it always did)
+            loc = (*loc, tag)
     line, column, found = locate(document.text, loc)
     path = document.path
     if not found and fallback is not None and err["type"] != "missing":
@@ -95,13 +99,15 @@ def _clean_loc(data: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
     """Drop the union-tag steps pydantic inserts for discriminated unions (source.sql.table -> source.table)."""
     out: list[str | int] = []
     node = data
-    fresh = True  # just descended into ``node``: pydantic puts a union's tag right here, once
+    fresh = True  # just descended into ``node``: pydantic puts a union's tag right here (queue sources: two)
+    tags: set[str] = set()  # the tags of ``node`` skipped already
     for step in loc:
         if isinstance(node, dict):
-            if fresh and (any(node.get(key) == step for key in _DISCRIMINATORS) or (step == "gx" and "gx" in node)):
-                fresh = False
+            tag = next((key for key in _DISCRIMINATORS if key not in tags and node.get(key) == step), None)
+            if fresh and (tag is not None or (step == "gx" and "gx" in node and "gx" not in tags)):
+                tags.add(tag or "gx")
                 continue  # the tag pydantic adds for the chosen union member
-            fresh = True
+            fresh, tags = True, set()
             if step in node:
                 out.append(step)
                 node = node[step]
@@ -111,7 +117,7 @@ def _clean_loc(data: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
         elif isinstance(node, list) and isinstance(step, int) and step < len(node):
             out.append(step)
             node = node[step]
-            fresh = True
+            fresh, tags = True, set()
         else:
             out.append(step)
             node = None
@@ -169,8 +175,7 @@ def _resolve(annotation: Any, node: Any) -> Any:
         if origin is typing.Annotated:
             annotation = typing.get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
-            members = [typing.get_args(arg)[0] if typing.get_origin(arg) is typing.Annotated else arg
-                       for arg in typing.get_args(annotation) if arg is not type(None)]  # tagged members
+            members = _members(annotation)
             models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             chosen = _by_tag(models, node) if len(models) > 1 else (models or members)[0]
             if chosen is None:
@@ -182,14 +187,28 @@ def _resolve(annotation: Any, node: Any) -> Any:
             return annotation
 
 
+def _members(annotation: Any) -> list[Any]:
+    """The members of a union, tagged (Annotated) members unwrapped and nested unions flattened."""
+    out: list[Any] = []
+    for arg in typing.get_args(annotation):
+        if arg is type(None):
+            continue
+        if typing.get_origin(arg) is typing.Annotated:
+            arg = typing.get_args(arg)[0]
+        out.extend(_members(arg) if typing.get_origin(arg) in (Union, types.UnionType) else [arg])
+    return out
+
+
 def _by_tag(models: list[type[BaseModel]], node: Any) -> type[BaseModel] | None:
+    """The model whose every tag (``kind``, and ``broker`` for queue sources) matches the node's."""
     if not isinstance(node, dict):
         return None
     for model in models:
         if "gx" in node and "rule" not in node and "gx" in model.model_fields:  # a GX expectation item
             return model
-        for key in _DISCRIMINATORS:
-            field = model.model_fields.get(key)
-            if field is not None and node.get(key) in typing.get_args(field.annotation):
-                return model
+        tags = [(key, typing.get_args(field.annotation)) for key in _DISCRIMINATORS
+                if (field := model.model_fields.get(key)) is not None
+                and typing.get_origin(field.annotation) is Literal]
+        if tags and all(node.get(key) in values for key, values in tags):
+            return model
     return None

@@ -42,7 +42,9 @@ def pipeline_needs(ctx: PipelineContext) -> list[Need]:
     pipeline, found = ctx.pipeline.id, []
     source = ctx.pipeline.source
     location = ctx.source_location(source.path) if isinstance(source, FilesSource) else None
-    if source.connection_id is not None or location is not None:
+    # queue sources (RabbitMQ, SQS, Kinesis) have no doctor probe yet: their consume task reports a missing
+    # connection or queue itself (SourceUnavailable / SourceQueryError)
+    if source.kind != "queue" and (source.connection_id is not None or location is not None):
         found.append(Need(source.kind, source.connection_id, (pipeline,), location, source))
     if ctx.engine == Engine.databricks:
         found.append(Need("databricks", databricks_spec.connection_id(ctx.tenant_id), (pipeline,)))

@@ -15,6 +15,10 @@ def pipeline_doc_md(ctx: PipelineContext) -> str:
         "http": lambda: f"REST API `{source.connection_id}` → `{source.path}` ({source.pagination.type} pages)",
         "cdc": lambda: f"PostgreSQL CDC `{source.connection_id}` → `{source.table}` (publication "
                        f"`{source.publication}`)",
+        "queue": lambda: (f"{source.broker} `{source.connection_id}` → "
+                          f"`{getattr(source, 'queue', None) or source.stream}` ({source.format} messages, "
+                          f"micro-batches of ≤ {source.batch.max_records:,}, ≤ "
+                          f"{source.per_run.max_messages:,} per run)"),
     }[source.kind]()
     schedule = f"`{p.schedule.cron}` ({p.schedule.timezone})" if p.schedule else "manual / triggered"
     rules = "\n".join(f"- `{describe(r)}` ({r.severity})" for r in p.quality) or "- none"

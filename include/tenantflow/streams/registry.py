@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 STREAM_READERS: dict[str, str] = {
     "cdc": "tenantflow.sources.cdc_postgres:PostgresCDCReader",
+    "queue:rabbitmq": "tenantflow.sources.queue_rabbitmq:RabbitMQReader",
+    "queue:sqs": "tenantflow.sources.queue_sqs:SQSReader",
+    "queue:kinesis": "tenantflow.sources.queue_kinesis:KinesisReader",
 }
 """``source.kind`` (and, for queues, ``broker``) -> "module:class" of its reader."""
 
