@@ -20,6 +20,8 @@ EXAMPLE_DAG_IDS = {
     "finance__orders",
     "healthcare__appointments",
     "healthcare__lab_results",
+    "healthcare__partner_lab_results",
+    "retail__online_sales",
     "retail__products",
     "retail__sales",
 }
@@ -80,7 +82,7 @@ def add_tenant(tree: Path, tenant: str, *, landing: str, namespace: str) -> Path
 def test_validate_examples() -> None:
     result = tenantflow(None, "validate")
     assert result.returncode == 0, output(result)
-    assert "OK: 3 tenant(s), 7 pipeline(s) valid" in result.stdout, output(result)
+    assert "OK: 3 tenant(s), 9 pipeline(s) valid" in result.stdout, output(result)
 
 
 def test_validate_lists_every_error_and_fails(config_tree: Path) -> None:
@@ -257,7 +259,7 @@ def test_new_tenant_scaffolds_a_valid_tenant(config_tree: Path) -> None:
 
     everything = tenantflow(config_tree, "validate")
     assert everything.returncode == 0, output(everything)
-    assert "OK: 4 tenant(s), 8 pipeline(s) valid" in everything.stdout, output(everything)
+    assert "OK: 4 tenant(s), 10 pipeline(s) valid" in everything.stdout, output(everything)
     bundle = load_tenant(configs, "marketing")
     assert bundle.tenant.storage.landing == "landing/marketing"
     assert bundle.tenant.catalog.namespace == "marketing"
