@@ -74,11 +74,6 @@ def test_file_arrival_is_an_asset_watched_on_the_tenants_queue_with_its_connecti
     # the round trip the triggerer does: class path + kwargs give the same trigger back
     again = FileArrivalTrigger(**trigger.serialize()[1])
     assert again.serialize() == trigger.serialize()
-    # what it runs in the triggerer: common-messaging's MessageQueueTrigger -> the amazon SQS trigger
-    path, kwargs = again.message_queue_trigger().serialize()
-    assert path == "airflow.providers.amazon.aws.triggers.sqs.SqsSensorTrigger"
-    assert (kwargs["sqs_queue"], kwargs["aws_conn_id"], kwargs["waiter_delay"]) == (
-        QUEUE, "healthcare__lab_drop", 20)
 
 
 def _assets(condition):
