@@ -212,6 +212,7 @@ from tenantflow.operators.quality import QualityCheckOperator
 from tenantflow.operators.register import RegisterTableOperator
 from tenantflow.notifications.notifier import TenantAlertNotifier
 from tenantflow.notifications.sla import deadline_alerts
+from tenantflow.factory.schedule import pipeline_schedule
 from tenantflow.pipeline_context import PipelineContext
 '''
     return header + "\n" + "\n\n".join(body) + "\n"
@@ -229,8 +230,12 @@ def _static_dag(n: int, ctx: Any, lit: _Source, args: dict[str, Any], doc: str) 
     deadline = f"deadline_alerts(ctx_{n}) or None" if pipeline.sla else "None"
     tags = [f"tenant:{tenant.id}", f"tier:{tenant.tier}", f"engine:{ctx.engine}", *pipeline.tags]
     description = (pipeline.description.strip().splitlines() or [""])[0][:200] or None
-    schedule = (f"CronTriggerTimetable({pipeline.schedule.cron!r}, timezone={pipeline.schedule.timezone!r})"
-                if pipeline.schedule else "None")
+    if pipeline.schedule is None:
+        schedule = "None"
+    elif pipeline.schedule.is_event_driven:  # assets (and watchers): the same helper a hand-written DAG would call
+        schedule = f"pipeline_schedule(ctx_{n})"
+    else:
+        schedule = f"CronTriggerTimetable({pipeline.schedule.cron!r}, timezone={pipeline.schedule.timezone!r})"
     return f'''ctx_{n} = PipelineContext(TENANT, {lit(pipeline)}, PLATFORM, HOME)
 with DAG(
     dag_id={ctx.dag_id!r},

@@ -175,7 +175,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = [("TENANT", "PIPELINE", "DAG ID", "SCHEDULE", "SOURCE", "TARGET")]
     for tenant_id, bundle in sorted(bundles.items()):
         for p in bundle.pipelines:
-            schedule = f"{p.schedule.cron} {p.schedule.timezone}" if p.schedule else "-"
+            schedule = p.schedule.describe() if p.schedule else "-"
             target = f"{bundle.tenant.catalog.namespace}.{p.target.table} ({p.target.mode})"
             rows.append((tenant_id, p.id, naming.dag_id(tenant_id, p.id), schedule, p.source.kind, target))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

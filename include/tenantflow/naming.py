@@ -59,3 +59,21 @@ def owns_namespace(tenant_id: str, namespace: str) -> bool:
 
 def table_identifier(namespace: str, table: str) -> str:
     return f"{namespace}.{table}"
+
+
+def table_asset_uri(catalog: str, namespace: str, table: str) -> str:
+    """The Airflow Asset URI of a tenant's Iceberg table (updated by its pipeline's ``register`` task).
+
+    'x-' schemes are opaque to Airflow: no provider URI normaliser (and no boto3) is loaded at parse.
+    """
+    return f"x-iceberg://{catalog}/{namespace}/{table}"
+
+
+def arrival_asset_name(tenant_id: str, pipeline_id: str) -> str:
+    """The Asset a ``schedule: {on: file_arrival}`` pipeline's watcher updates (one per pipeline)."""
+    return f"{dag_id(tenant_id, pipeline_id)}__file_arrival"
+
+
+def arrival_asset_uri(tenant_id: str, pipeline_id: str) -> str:
+    return f"x-file-arrival://{tenant_id}/{pipeline_id}"
+

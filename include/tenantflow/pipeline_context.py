@@ -78,8 +78,7 @@ class PipelineContext:
 
     @property
     def asset_uri(self) -> str:
-        # 'x-' schemes are opaque to Airflow: no provider URI normaliser (and no boto3) is loaded at parse
-        return f"x-iceberg://{self.catalog_name}/{self.namespace}/{self.pipeline.target.table}"
+        return naming.table_asset_uri(self.catalog_name, self.namespace, self.pipeline.target.table)
 
     def source_location(self, path: str) -> str:
         return resolve_local(path, Path(self.home))

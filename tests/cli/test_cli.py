@@ -21,6 +21,8 @@ EXAMPLE_DAG_IDS = {
     "finance__payments",
     "healthcare__appointments",
     "healthcare__lab_results",
+    "healthcare__partner_lab_results",
+    "retail__online_sales",
     "retail__products",
     "retail__sales",
     "retail__store_events",

@@ -60,10 +60,10 @@ def test_new_and_removed_pipeline_files_invalidate(root, tmp_path):
     pipelines = root / "retail" / "pipelines"
     (pipelines / "sales_copy.yaml").write_text((pipelines / "sales.yaml").read_text())
     assert {p.id for p in loader.load_tenant(root, "retail", cache_dir=cache).pipelines} == {
-        "products", "sales", "sales_copy", "store_events"}
+        "online_sales", "products", "sales", "sales_copy", "store_events"}
     (pipelines / "sales_copy.yaml").unlink()
     assert {p.id for p in loader.load_tenant(root, "retail", cache_dir=cache).pipelines} == {
-        "products", "sales", "store_events"}
+        "online_sales", "products", "sales", "store_events"}
 
 
 def test_a_new_tenant_invalidates_every_tenant(root, tmp_path):

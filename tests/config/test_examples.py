@@ -23,7 +23,7 @@ def test_the_three_example_tenants_are_present() -> None:
     assert EXAMPLE_TENANTS == ["finance", "healthcare", "retail"], (
         f"expected the example tenants finance, healthcare, retail in {CONFIG_DIR}, found {EXAMPLE_TENANTS}"
     )
-    assert len(PIPELINE_FILES) == 9, f"expected 9 example pipeline files, found {PIPELINE_FILES}"
+    assert len(PIPELINE_FILES) == 11, f"expected 11 example pipeline files, found {PIPELINE_FILES}"
 
 
 @pytest.mark.parametrize("tenant", EXAMPLE_TENANTS, ids=EXAMPLE_TENANTS)

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from tenantflow.config import ConfigErrors, load_platform, load_tenant
+from tenantflow.config.base import Schedule
 from tenantflow.config.durations import format_duration, parse_duration
 from tenantflow.config.effective import effective_maintenance
 from tenantflow.config.maintenance import MaintenancePolicy
-from tenantflow.config.models import Schedule, TenantConfig
+from tenantflow.config.models import TenantConfig
 from yaml_edits import append, edit, position
 
 REPO = Path(__file__).resolve().parents[2]

@@ -68,9 +68,17 @@ def test_example_tenant_validates(schemas: dict[str, dict], defaults: dict, path
     assert _errors(schemas["tenant"], document) == [], f"{path} (merged with platform defaults)"
 
 
+def _yaml_1_2_keys(document: dict) -> dict:
+    """PyYAML reads the key `on` as true (YAML 1.1); editors' YAML 1.2 parsers, which use the schema, do not."""
+    schedule = document.get("schedule")
+    if isinstance(schedule, dict) and True in schedule:
+        document["schedule"] = {("on" if k is True else k): v for k, v in schedule.items()}
+    return document
+
+
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=_ids(PIPELINE_FILES))
 def test_example_pipeline_validates(schemas: dict[str, dict], defaults: dict, path: Path) -> None:
-    document = merge(defaults.get("pipeline", {}), yaml.safe_load(path.read_text()))
+    document = merge(defaults.get("pipeline", {}), _yaml_1_2_keys(yaml.safe_load(path.read_text())))
     assert _errors(schemas["pipeline"], document) == [], f"{path} (merged with platform defaults)"
 
 

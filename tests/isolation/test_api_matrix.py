@@ -120,7 +120,8 @@ def _seed(admin, tenants: dict[str, TenantWorld]) -> None:
         events = admin.get("/api/v2/eventLogs", params={"dag_id": first_dag, "limit": 1}).json()["event_logs"]
         tenant.event_log_id = events[0]["event_log_id"]
     for asset in admin.get("/api/v2/assets", params={"limit": 100}).json()["assets"]:
-        owner = next(t for t in tenants.values() if asset["name"].startswith(f"{t.namespace}."))
+        # a table '<namespace>.<table>' (register's outlet) or a file-arrival Asset '<tenant>__<pipeline>__…'
+        owner = next(w for t, w in tenants.items() if asset["name"].startswith((f"{w.namespace}.", f"{t}__")))
         owner.asset_id = owner.asset_id or asset["id"]
     for error in admin.get("/api/v2/importErrors", params={"limit": 100}).json()["import_errors"]:
         tenants[Path(error["filename"]).stem].import_error_id = error["import_error_id"]

@@ -128,8 +128,8 @@ def test_plan_names_every_change_of_the_branch(history) -> None:
         "schedule: 0 2 * * * Europe/Berlin -> 0 5 * * * Europe/Berlin",
         "- DAG ids added: finance__crm_accounts, finance__treasury_fx_rates, logistics__maintenance, "
         "logistics__shipments",
-        "- DAG ids removed: finance__fx_rates, retail__maintenance, retail__products, retail__sales, "
-        "retail__store_events",
+        "- DAG ids removed: finance__fx_rates, retail__maintenance, retail__online_sales, retail__products, "
+        "retail__sales, retail__store_events",
         # roles, pools, users from desired_state()
         "- role deleted: retail_admin (by the reconcile after the merge)",
         "- role changed: finance_analyst",
@@ -149,7 +149,7 @@ def test_plan_names_every_change_of_the_branch(history) -> None:
         "- tenant retail: kept; deleted only by `tenantflow offboard --purge retail --confirm retail`",
         "landing location: landing/retail",
         "catalog namespace: retail (catalog local)",
-        "tables: retail.products, retail.sales, retail.store_events",
+        "tables: retail.online_sales, retail.products, retail.sales, retail.store_events",
     ]
     missing = [line for line in expected if line not in out]
     missing += [role for role in ("logistics_admin", "logistics_engineer", "logistics_analyst", "logistics_steward")
@@ -191,7 +191,7 @@ def test_markdown_plan_for_the_pull_request_comment(history, tmp_path: Path) -> 
     assert "#### Tenants" in rest and "#### Data left by removed tenants" in rest
     assert "- tenant removed: retail" in rest
     assert "  - schedule: 0 2 \\* \\* \\* Europe/Berlin -> 0 5 \\* \\* \\* Europe/Berlin" in rest
-    assert "  - tables: retail.products, retail.sales, retail.store_events" in rest
+    assert "  - tables: retail.online_sales, retail.products, retail.sales, retail.store_events" in rest
     assert all(line.startswith(("- ", "  - ", "#### ")) for line in rest if line), "only headings and bullets"
 
 

@@ -35,6 +35,29 @@ def _valid_cron(expression: str) -> bool:
 CRON_PRESETS = frozenset({"@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"})
 
 
+def check_cron(value: str) -> str:
+    """A 5-field cron expression or a preset; raises ValueError saying what would be right."""
+    if value.startswith("@"):
+        if value not in CRON_PRESETS:
+            raise ValueError(f"unknown cron preset {value!r}; use one of {', '.join(sorted(CRON_PRESETS))}")
+        return value
+    if len(value.split()) != 5:
+        raise ValueError(f"cron {value!r} must have 5 fields (minute hour day month weekday)")
+    if not _valid_cron(value):
+        raise ValueError(f"cron {value!r} is not a valid expression (e.g. '0 2 * * *' = daily at 02:00)")
+    return value
+
+
+def check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Berlin'") from None
+    return value
+
+
 class Schedule(Model):
     cron: str = Field(min_length=1)
     timezone: str = "UTC"
@@ -42,23 +65,9 @@ class Schedule(Model):
     @field_validator("cron")
     @classmethod
     def _cron_fields(cls, value: str) -> str:
-        if value.startswith("@"):
-            if value not in CRON_PRESETS:
-                raise ValueError(f"unknown cron preset {value!r}; use one of {', '.join(sorted(CRON_PRESETS))}")
-            return value
-        if len(value.split()) != 5:
-            raise ValueError(f"cron {value!r} must have 5 fields (minute hour day month weekday)")
-        if not _valid_cron(value):
-            raise ValueError(f"cron {value!r} is not a valid expression (e.g. '0 2 * * *' = daily at 02:00)")
-        return value
+        return check_cron(value)
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}; use an IANA name like 'Europe/Berlin'") from None
-        return value
+        return check_timezone(value)

@@ -15,6 +15,7 @@ from typing import Any
 
 from tenantflow.config.bounds import pipeline_bound_violations, tenant_bound_violations
 from tenantflow.config.defaults import merge
+from tenantflow.config.dependencies import dependency_violations
 from tenantflow.config.errors import ConfigError, ConfigErrors
 from tenantflow.config.models import PipelineConfig, PlatformConfig, TenantConfig
 from tenantflow.config.ownership import Violation, pipeline_violations, tenant_violations
@@ -129,6 +130,8 @@ def load_tenant(
     if only_pipeline is not None and not seen:
         errors.append(ConfigError(folder / PIPELINES_DIR, 1, 1, "", f"pipeline {only_pipeline!r} not found",
                                   f"expected {PIPELINES_DIR}/{only_pipeline}.yaml"))
+    if tenant is not None and only_pipeline is None:  # one pipeline's file alone cannot see its upstreams
+        errors.extend(_dependency_errors(tenant, pipelines, seen))
     if errors:
         raise ConfigErrors(errors)
     assert tenant is not None
@@ -218,10 +221,14 @@ def _identity(document: YamlDocument, data: dict[str, Any], expected: str, what:
     return None
 
 
+def _field_path(field: str) -> tuple[str | int, ...]:
+    return tuple(int(step) if step.isdigit() else step for step in field.split("."))
+
+
 def _violations(document: YamlDocument, violations: Iterable[Violation]) -> list[ConfigError]:
     out = []
     for v in violations:
-        line, column, _ = locate(document.text, tuple(v.field.split(".")))
+        line, column, _ = locate(document.text, _field_path(v.field))
         out.append(ConfigError(document.path, line, column, v.field, v.message, v.hint))
     return out
 
@@ -250,6 +257,17 @@ def _load_tenant_file(
         errors.extend(_violations(document, tenant_bound_violations(tenant, platform.config)))
         return tenant
     return None
+
+
+def _dependency_errors(tenant: TenantConfig, pipelines: list[PipelineConfig],
+                       paths: dict[str, Path]) -> list[ConfigError]:
+    """``schedule.after`` across the tenant's pipelines: upstream tables exist, are loaded, form no cycle."""
+    errors = []
+    for v in dependency_violations(tenant, pipelines):
+        path = paths[v.pipeline_id]
+        line, column, _ = locate(path.read_text(encoding="utf-8"), _field_path(v.field))
+        errors.append(ConfigError(path, line, column, v.field, v.message, v.hint))
+    return errors
 
 
 def _engine_error(path: Path, pipeline: PipelineConfig, tenant: TenantConfig) -> ConfigError | None:

@@ -15,13 +15,14 @@ from pydantic import Field, field_validator, model_validator
 
 from tenantflow import naming
 from tenantflow.config.alerting import PipelineSla, PlatformAlerting, TenantAlerting, fresh_by_interval
-from tenantflow.config.base import COLUMN_TYPE_PATTERN, Classification, Model, Schedule
+from tenantflow.config.base import COLUMN_TYPE_PATTERN, Classification, Model
 from tenantflow.config.cdc import CDCSource, cdc_pipeline_problem
 from tenantflow.config.costs import CostModel
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
 from tenantflow.config.processing import DatabricksCluster
 from tenantflow.config.retention import PlatformRetention, RetentionSettings
+from tenantflow.config.schedules import PipelineSchedule
 from tenantflow.config.transform import Transform
 from tenantflow.config.workers import WorkerSettings
 
@@ -379,7 +380,9 @@ class PipelineConfig(Model):
     description: str = ""
     tags: tuple[str, ...] = ()
     owner: str | None = Field(default=None, description="Defaults to the tenant's first owner.")
-    schedule: Schedule | None = None
+    schedule: PipelineSchedule | None = Field(
+        default=None, description="A cron, `on: file_arrival` (S3 files sources) or `after:` upstream tables "
+                                  "(optionally with a cron); none: manual runs only.")
     source: Source
     incremental: Incremental | None = None
     quality: QualityChecks = Field(
@@ -435,8 +438,19 @@ class PipelineConfig(Model):
             if self.schedule is None:
                 raise ValueError("sla.fresh_by is a deadline after each scheduled run: set `schedule` (a cron that "
                                  "fires once a day) or use only sla.max_duration")
+            if self.schedule.is_event_driven or self.schedule.cron is None:
+                raise ValueError("sla.fresh_by is measured from the cron's fire time, which runs started by an "
+                                 f"event (schedule: {self.schedule.describe()}) do not have: use sla.max_duration, "
+                                 "or a cron-only schedule")
             fresh_by_interval(self.schedule.cron, self.schedule.timezone, self.sla)  # raises if it cannot apply
         return self
+
+    @property
+    def arrival_connection_id(self) -> str | None:
+        """The AWS connection whose credentials read the file-arrival queue (the tenant's own)."""
+        if self.schedule is None or self.schedule.on != "file_arrival":
+            return None
+        return self.schedule.connection_id or self.source.connection_id
 
     @field_validator("tags")
     @classmethod

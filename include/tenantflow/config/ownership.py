@@ -136,6 +136,7 @@ def pipeline_violations(
         yield v
     if pipeline.transform is not None:
         yield from lookup_violations(pipeline.transform.lookups, tenant_id)
+    yield from schedule_violations(pipeline, tenant_id, other_tenants)
     keys = pipeline.target.merge_keys
     columns = source.columns if isinstance(source, SqlSource) else ()
     missing = [k for k in keys if columns and k not in columns]
@@ -157,3 +158,56 @@ def lookup_violations(lookups: dict[str, str], tenant_id: str) -> Iterable[Viola
                 f"lookup table {table!r} is in namespace {namespace!r}, which does not belong to tenant {tenant_id!r}",
                 f"use a table of '{tenant_id}' or '{tenant_id}_<suffix>' (or just the table name)",
             )
+
+
+def schedule_violations(
+    pipeline: PipelineConfig, tenant_id: str, other_tenants: Collection[str]
+) -> Iterable[Violation]:
+    """An event schedule watches only the tenant's own queue (through its own connection) and tables."""
+    from tenantflow.config.schedules import queue_name
+
+    schedule = pipeline.schedule
+    if schedule is None:
+        return
+    yield from _file_arrival_fit(pipeline)
+    if schedule.connection_id is not None and (
+        v := connection_violation("schedule.connection_id", schedule.connection_id, tenant_id)
+    ):
+        yield v
+    if schedule.queue is not None:
+        name = queue_name(schedule.queue)
+        example = f"https://sqs.<region>.amazonaws.com/<account>/{tenant_id.replace('_', '-')}-arrivals"
+        if foreign := _foreign(_runs(name), tenant_id, other_tenants):
+            yield Violation("schedule.queue", f"queue {name!r} is a queue of tenant {foreign[0]!r}",
+                            f"watch a queue of tenant {tenant_id!r}, e.g. {example}")
+        elif tenant_id not in _runs(name):
+            yield Violation("schedule.queue", f"queue {name!r} is not a queue of tenant {tenant_id!r}",
+                            f"name the tenant in the queue, e.g. {example}")
+    for i, table in enumerate(schedule.after):
+        namespace, _, _ = table.rpartition(".")
+        if namespace and not naming.owns_namespace(tenant_id, namespace):
+            owner = next((t for t in sorted(other_tenants) if naming.owns_namespace(t, namespace)), None)
+            whose = f"tenant {owner!r}'s namespace" if owner else f"namespace {namespace!r}, not one of {tenant_id!r}"
+            yield Violation(f"schedule.after.{i}", f"after: {table!r} is in {whose}",
+                            f"a pipeline may only wait for tables of tenant {tenant_id!r} "
+                            f"('{tenant_id}.<table>' or just the table name)")
+
+
+def _file_arrival_fit(pipeline: PipelineConfig) -> Iterable[Violation]:
+    """``on: file_arrival`` needs an S3 files source read with a tenant connection, appended or merged."""
+    schedule, source = pipeline.schedule, pipeline.source
+    if schedule is None or schedule.on != "file_arrival":
+        return
+    if source.kind != "files" or not source.path.startswith("s3://"):
+        where = f"a {source.kind!r} source" if source.kind != "files" else f"local path {source.path!r}"
+        yield Violation("schedule.on", f"`on: file_arrival` watches S3 event notifications, so it needs a files "
+                        f"source on s3:// (this pipeline has {where})", "use a `cron` schedule instead")
+        return
+    if pipeline.arrival_connection_id is None:
+        yield Violation("schedule.on", "`on: file_arrival` reads the queue through the tenant's AWS connection, "
+                        "and none is named", "set source.connection_id (or schedule.connection_id) to "
+                        "'<tenant>__<name>'")
+    if source.reload_all or pipeline.target.mode == "overwrite":
+        field = "source.reload_all" if source.reload_all else "target.mode"
+        yield Violation(field, "`on: file_arrival` loads exactly the notified objects, which `target.mode: "
+                        "overwrite` or `source.reload_all` would replace the table with", "use mode append or merge")

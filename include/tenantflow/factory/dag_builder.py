@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, BaseOperator, chain
+from airflow.sdk import DAG, BaseOperator, chain
 
 from tenantflow import naming
 from tenantflow.factory.docs import pipeline_doc_md
+from tenantflow.factory.schedule import pipeline_schedule, table_asset
 from tenantflow.notifications.sla import deadline_alerts
 from tenantflow.operators.consume import StreamConsumeOperator
 from tenantflow.operators.extract import ExtractOperator
@@ -70,14 +71,6 @@ def run_callbacks(ctx: PipelineContext) -> dict[str, Any]:
     return {"on_success_callback": TenantAlertNotifier(pipeline_ctx=ctx, event="success")}
 
 
-def schedule(ctx: PipelineContext) -> Any:
-    if ctx.pipeline.schedule is None:
-        return None
-    from airflow.sdk import CronTriggerTimetable
-
-    return CronTriggerTimetable(ctx.pipeline.schedule.cron, timezone=ctx.pipeline.schedule.timezone)
-
-
 def build_dag(ctx: PipelineContext) -> DAG:
     # No access_control: the reconcile grants each tenant role its per-DAG permissions (isolation/sync.py).
     # A DAG whose access_control names a role that does not exist yet fails to import, so a new tenant's
@@ -87,7 +80,7 @@ def build_dag(ctx: PipelineContext) -> DAG:
     with DAG(
         dag_id=ctx.dag_id,
         description=(pipeline.description.strip().splitlines() or [""])[0][:200] or None,
-        schedule=schedule(ctx),
+        schedule=pipeline_schedule(ctx),
         start_date=START_DATE,
         catchup=False,
         tags=tags,
@@ -102,7 +95,7 @@ def build_dag(ctx: PipelineContext) -> DAG:
         register = RegisterTableOperator(
             task_id="register",
             pipeline_ctx=ctx,
-            outlets=[Asset(name=ctx.table_identifier, uri=ctx.asset_uri, group="iceberg")],
+            outlets=[table_asset(ctx.catalog_name, ctx.namespace, ctx.pipeline.target.table)],  # for `after:`
             **_last_task_callbacks(ctx),
         )
         chain(*_stage_tasks(ctx), register)

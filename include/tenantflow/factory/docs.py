@@ -20,7 +20,7 @@ def pipeline_doc_md(ctx: PipelineContext) -> str:
                           f"micro-batches of ≤ {source.batch.max_records:,}, ≤ "
                           f"{source.per_run.max_messages:,} per run)"),
     }[source.kind]()
-    schedule = f"`{p.schedule.cron}` ({p.schedule.timezone})" if p.schedule else "manual / triggered"
+    schedule = f"`{p.schedule.describe()}`" if p.schedule else "manual / triggered"
     rules = "\n".join(f"- `{describe(r)}` ({r.severity})" for r in p.quality) or "- none"
     keys = f" on `{', '.join(p.target.merge_keys)}`" if p.target.merge_keys else ""
     return f"""### {t.display_name} · {p.id}

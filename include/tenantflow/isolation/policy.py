@@ -8,6 +8,7 @@ so a task can never run in another tenant's pool or silently hang in a missing o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,53 @@ def _connection_ids(task: Any) -> list[str]:
     return ids
 
 
+def _assets(condition: Any) -> Iterator[Any]:
+    """The Assets of a schedule's asset condition (``a & b``, ``a | b`` nest as ``.objects``)."""
+    if condition is None:
+        return
+    objects = getattr(condition, "objects", None)
+    if objects is not None:
+        for member in objects:
+            yield from _assets(member)
+    elif getattr(condition, "uri", None) is not None:
+        yield condition
+
+
+def owns_asset(tenant_id: str, uri: str) -> bool:
+    """Our Assets: a table of a namespace the tenant owns, or one of its pipelines' file-arrival Assets."""
+    scheme, _, rest = uri.partition("://")
+    parts = rest.split("/")
+    if scheme == "x-iceberg" and len(parts) == 3:
+        return naming.owns_namespace(tenant_id, parts[1])
+    if scheme == "x-file-arrival" and len(parts) == 2:
+        return parts[0] == tenant_id
+    return False
+
+
+def asset_violations(dag: Any, tenant_id: str) -> list[str]:
+    """A tenant's DAG updates and is scheduled on its own Assets only; watchers read its queues as itself."""
+    from tenantflow.triggers.file_arrival import FileArrivalTrigger
+
+    problems = []
+    for task in dag.tasks:
+        for outlet in getattr(task, "outlets", None) or ():
+            uri = getattr(outlet, "uri", None)
+            if uri is not None and not owns_asset(tenant_id, uri):
+                problems.append(f"task {task.task_id!r} updates asset {uri!r}, which is not tenant {tenant_id!r}'s")
+    for asset in _assets(getattr(getattr(dag, "timetable", None), "asset_condition", None)):
+        if not owns_asset(tenant_id, asset.uri):
+            problems.append(f"the DAG is scheduled on asset {asset.uri!r}, which is not tenant {tenant_id!r}'s")
+        for watcher in getattr(asset, "watchers", None) or ():
+            trigger = watcher.trigger
+            if not isinstance(trigger, FileArrivalTrigger) or trigger.tenant_id != tenant_id:
+                problems.append(f"asset {asset.uri!r} is watched by {type(trigger).__name__} "
+                                f"(must be tenantflow's FileArrivalTrigger of tenant {tenant_id!r})")
+            elif not naming.owns_connection(tenant_id, trigger.aws_conn_id):
+                problems.append(f"asset {asset.uri!r} is watched through connection {trigger.aws_conn_id!r} "
+                                "of another tenant")
+    return problems
+
+
 def dag_violations(dag: Any, tenant_id: str) -> list[str]:
     problems = []
     if naming.split_dag_id(dag.dag_id) is None or naming.split_dag_id(dag.dag_id)[0] != tenant_id:
@@ -51,7 +99,7 @@ def dag_violations(dag: Any, tenant_id: str) -> list[str]:
         for conn_id in _connection_ids(task):
             if not naming.owns_connection(tenant_id, conn_id):
                 problems.append(f"task {task.task_id!r} uses connection {conn_id!r} of another tenant")
-    return problems
+    return problems + asset_violations(dag, tenant_id)
 
 
 @hookimpl

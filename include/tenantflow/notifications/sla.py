@@ -42,7 +42,10 @@ def deadline_alerts(ctx: Any) -> list[Any]:
     if sla.max_duration is not None:
         alerts.append(alert(DeadlineReference.DAGRUN_QUEUED_AT, sla.max_duration,
                             f"max_duration {format_duration(sla.max_duration)}"))
-    if sla.fresh_by is not None and ctx.pipeline.schedule is not None:
+    schedule = ctx.pipeline.schedule
+    # the config refuses fresh_by on event schedules (their runs have no cron fire time to measure from)
+    if sla.fresh_by is not None and schedule is not None and schedule.cron is not None \
+            and not schedule.is_event_driven:
         interval = fresh_by_interval(ctx.pipeline.schedule.cron, ctx.pipeline.schedule.timezone, sla)
         alerts.append(alert(DeadlineReference.DAGRUN_LOGICAL_DATE, interval,
                             f"fresh_by {sla.fresh_by:%H:%M} {sla.timezone}"))

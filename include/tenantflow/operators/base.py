@@ -19,3 +19,15 @@ class PipelineStageOperator(BaseOperator):
     @staticmethod
     def run_id(context: Any) -> str:
         return str(context["run_id"])
+
+    def pre_execute(self, context: Any) -> None:
+        """Every stage refuses a run started by an asset event that is not the tenant's own (no retry)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from tenantflow.isolation.asset_events import require_own_asset_events
+        from tenantflow.isolation.guards import TenantIsolationError
+
+        try:
+            require_own_asset_events(self.pipeline_ctx, context)
+        except TenantIsolationError as exc:
+            raise AirflowFailException(str(exc)) from exc

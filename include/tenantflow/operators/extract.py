@@ -19,6 +19,7 @@ class ExtractOperator(PipelineStageOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         ctx = self.pipeline_ctx
         pipeline = ctx.pipeline
+        arrived = self._arrived_objects(context)  # first: an event of another tenant starts no work
         cursor = pipeline.incremental.cursor if pipeline.incremental else None
         watermark = planned_watermark = None
         incremental = pipeline.incremental
@@ -39,7 +40,8 @@ class ExtractOperator(PipelineStageOperator):
         bad_rows = BadRows(getattr(source, "on_bad_rows", "fail"), getattr(source, "max_rejected_rows", None))
         batch = ctx.batch(self.run_id(context))
         request = ExtractRequest(source=source, bad_rows=bad_rows, cursor=cursor, watermark=watermark,
-                                 location=ctx.source_location, loaded_files=self._loaded_files())
+                                 location=ctx.source_location, loaded_files=self._loaded_files(),
+                                 notified_files=arrived.files if arrived is not None else None)
         read = source_hook(ctx.tenant_id, source).extract(request)
         description, source_files = read.description, read.source_files
         try:
@@ -58,7 +60,34 @@ class ExtractOperator(PipelineStageOperator):
                 "incremental": cursor is not None and not incremental.full_refresh,
                 "planned_watermark": planned_watermark,
                 "source_files": source_files, "rejected_rows": bad_rows.count,
-                "rejected_reasons": bad_rows.reasons(), "rejects": rejected_at}
+                "rejected_reasons": bad_rows.reasons(), "rejects": rejected_at,
+                **({"refused_objects": list(arrived.refused)} if arrived is not None and arrived.refused else {})}
+
+    def _arrived_objects(self, context: Any) -> Any:
+        """The run's own triggering events (or fail); for a file-arrival run, the objects they notify.
+
+        None: read the source as usual — no event schedule, or a cron/manual run of a file-arrival pipeline
+        (which lists ``source.path``: a sweep that also picks up objects whose notification was lost).
+        """
+        from tenantflow.isolation.asset_events import require_own_asset_events
+        from tenantflow.isolation.guards import TenantIsolationError
+
+        ctx = self.pipeline_ctx
+        try:
+            events = require_own_asset_events(ctx, context)
+        except TenantIsolationError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        schedule = ctx.pipeline.schedule
+        if not events or schedule is None or schedule.on != "file_arrival":
+            return None
+        from tenantflow import naming
+        from tenantflow.sources.arrivals import arrived_objects
+
+        arrived = arrived_objects(events, naming.arrival_asset_uri(ctx.tenant_id, ctx.pipeline.id),
+                                  ctx.source_location(ctx.pipeline.source.path))
+        self.log.info("file arrival: %d notification record(s), %d object(s) to load, %d refused, %d skipped",
+                      arrived.notifications, len(arrived.files), len(arrived.refused), len(arrived.skipped))
+        return arrived
 
     def _loaded_files(self) -> Callable[[Iterable[str]], set[str]] | None:
         """append/merge files pipelines skip files committed by earlier runs; overwrite or reload_all reads all."""

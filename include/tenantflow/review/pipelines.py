@@ -60,7 +60,7 @@ def match_pipelines(plan_input: PlanInput) -> PipelineMatch:
 
 
 def _schedule(pipeline: PipelineConfig) -> str:
-    return f"{pipeline.schedule.cron} {pipeline.schedule.timezone}" if pipeline.schedule else "none (manual runs)"
+    return pipeline.schedule.describe() if pipeline.schedule else "none (manual runs)"
 
 
 def _engine(bundle: TenantBundle, pipeline: PipelineConfig) -> str:

@@ -25,6 +25,8 @@ class ExtractRequest:
     location: Callable[[str], str] = field(default=lambda path: path)
     # files sources: which of these files are committed already (None: read every matching file)
     loaded_files: Callable[[Iterable[str]], set[str]] | None = None
+    # files sources on file arrival: the notified objects to read instead of listing the path (None: list it)
+    notified_files: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

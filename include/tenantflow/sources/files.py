@@ -76,7 +76,11 @@ class FilesSourceHook(AwsBaseHook):
         if not isinstance(source, FilesSource):
             raise TypeError(f"{type(self).__name__} reads files sources, not {source.kind!r}")
         pattern = request.location(source.path)
-        files = self.list(pattern)
+        if request.notified_files is not None:  # a file-arrival run: exactly the notified objects
+            files = list(request.notified_files)
+            log.info("%d notified file(s) (not listing %s)", len(files), pattern)
+        else:
+            files = self.list(pattern)
         if request.loaded_files is not None:
             # append/merge: files committed by earlier runs are never read again
             loaded = request.loaded_files(files)
