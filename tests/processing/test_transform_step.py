@@ -95,3 +95,21 @@ def test_a_run_whose_rows_were_all_set_aside_still_commits_its_watermark(ctx):
     assert table.scan().to_arrow().num_rows == 1, "no rows were loaded"
     assert state.last_watermark(table) == "2026-11-30 09:00:00", "the next run does not re-read the same rows"
     assert second in state.committed_run_ids(table)
+
+
+def test_a_batch_without_new_files_transforms_to_an_empty_batch_and_loads_nothing(ctx):
+    """No new files since the last run (e.g. an `after:` run of a files source): the raw batch has no parts and
+    no columns; the transform publishes an empty batch instead of running its SQL on a table without columns,
+    and the load leaves the table as it was."""
+    hook = IcebergHook(ctx)
+    land(ctx, orders([1], ["placed"]))
+    run_local_transform(ctx, RUN, hook.catalog)
+    load_run(ctx, RUN, hook)
+    second = "manual__2026-11-30T10:00:00+00:00"
+    raw = LandingHook(ctx.batch(second))
+    raw.publish(files=[], source="test", watermark="2026-11-29 09:00:00", source_files=[])
+    manifest = run_local_transform(ctx, second, hook.catalog)
+    assert manifest.rows == 0 and manifest.files == [] and raw.load_input().location.stage == "transformed"
+    result = load_run(ctx, second, hook)
+    assert result["rows"] == 0 and result["skipped"]
+    assert hook.table().scan().to_arrow().num_rows == 1

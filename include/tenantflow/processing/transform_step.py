@@ -83,9 +83,12 @@ def run_local_transform(ctx: PipelineContext, run_id: str, catalog: Any) -> Mani
         log.info("the transformed batch of run %s is already published", run_id)
         return existing.manifest()
     source = transform_input(raw)
+    stage = source.location.stage or "raw"
+    if source.manifest().rows == 0:  # no new files or every row set aside: nothing for the SQL to read
+        log.info("the %s batch is empty: the transformed batch is empty too (its state still commits)", stage)
+        return raw.publish_derived(TRANSFORMED, [], source=f"transform of the empty {stage} batch")
     transform = ctx.pipeline.transform
     tables = run_sql(transform.sql, batch_dataset(source), read_lookups(ctx, catalog))
-    stage = source.location.stage or "raw"
     manifest = raw.publish_derived(TRANSFORMED, map(iceberg_compatible, tables),
                                    source=f"transform of the {stage} batch")
     log.info("transformed %d rows of the %s batch into %d part(s)", manifest.rows, stage, len(manifest.files))
