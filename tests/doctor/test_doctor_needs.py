@@ -45,3 +45,11 @@ def test_disabled_pipelines_need_nothing_and_s3_paths_keep_their_connection(tmp_
         "drops": files_source("s3://acme-drops/in/*.csv", "acme__drops"),
     })
     assert _needs(b) == [("files", "acme__drops", "s3://acme-drops/in/*.csv", ("drops",))]
+
+
+def test_example_stream_and_event_pipelines_need_their_queues(repo):
+    retail = load_tenant(repo / "tenant_configs", "retail")
+    assert ("queue", "retail__events_rabbitmq", "retail.store_events", ("store_events",)) in _needs(retail)
+    healthcare = load_tenant(repo / "tenant_configs", "healthcare")
+    assert ("arrivals", "healthcare__lab_drop", "https://sqs.us-east-1.amazonaws.com/123456789012/"
+            "healthcare-lab-arrivals", ("partner_lab_results",)) in _needs(healthcare)

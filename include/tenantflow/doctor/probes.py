@@ -26,6 +26,9 @@ CONNECTION_KINDS: dict[str, str] = {
     "http": "the API's base URL as host (+ schema http/https, port) and its auth (extra auth_type)",
     "files": "type aws: keys or role_arn, extra region_name and endpoint_url when not AWS",
     "cdc": "type postgres: host, port, schema = database, a login with the REPLICATION attribute, password",
+    "queue": "rabbitmq: type amqp, host, port, login, password, vhost as schema; sqs/kinesis: type aws, keys or "
+             "role_arn, extra region_name (and endpoint_url when not AWS)",
+    "arrivals": "type aws: keys or role_arn allowed to receive from and delete on the queue, extra region_name",
     "databricks": "type databricks: the workspace URL as host and a token as password",
     "pii": "type generic, its password a random key of at least 16 bytes, e.g. "
            '`airflow connections add {id} --conn-type generic --conn-password "$(openssl rand -hex 32)"`',
@@ -48,6 +51,16 @@ def build_hook(tenant_id: str, need: Need, timeout: float) -> Any:
 
         assert need.connection_id is not None
         return PostgresCDCHook(tenant_id=tenant_id, connection_id=need.connection_id)
+    if need.purpose == "queue":
+        from tenantflow.streams.registry import source_reader
+
+        assert need.source is not None
+        return source_reader(tenant_id, need.source).hook
+    if need.purpose == "arrivals":
+        from tenantflow.sources.queue_sqs import SQSSourceHook
+
+        assert need.connection_id is not None
+        return SQSSourceHook(tenant_id=tenant_id, connection_id=need.connection_id)
     if need.purpose == "databricks":
         from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
@@ -114,6 +127,25 @@ def probe_cdc(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Prob
         conn.close()
     return Probe(Status.OK, f"wal_level=logical, REPLICATION login, {need.source.table} has a primary key and is "
                             f"in publication {need.source.publication}")
+
+
+def probe_queue(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Probe:
+    """The broker accepts the login and the queue (stream) exists: a passive declare or a describe call."""
+    from tenantflow.sources.errors import SourceQueryError, SourceUnavailable
+
+    assert need.location is not None
+    field = ("source.stream" if getattr(need.source, "broker", None) == "kinesis" else "source.queue") \
+        if need.purpose == "queue" else "schedule.queue"
+    try:
+        return Probe(Status.OK, hook.describe(need.location, timeout))
+    except SourceUnavailable as exc:
+        return Probe(Status.FAIL, str(exc), f"check host, port, vhost (schema) and login of `{need.connection_id}`")
+    except SourceQueryError as exc:
+        return Probe(Status.FAIL, str(exc), f"create it, or fix {field} (and the region, vhost or permissions of "
+                                            f"`{need.connection_id}`); tenantflow never creates queues")
+    except Exception as exc:  # noqa: BLE001 - botocore's transport errors (endpoint unreachable, timeouts)
+        return Probe(Status.FAIL, f"no answer: {error_text(exc)}",
+                     f"check the endpoint_url/region or host/port of `{need.connection_id}`")
 
 
 def _without_userinfo(url: str) -> str:
@@ -238,6 +270,8 @@ PROBES: dict[Purpose, Callable[[Any, Need, float, Redactor], Probe]] = {
     "http": probe_http,
     "files": probe_files,
     "cdc": probe_cdc,
+    "queue": probe_queue,
+    "arrivals": probe_queue,
     "databricks": probe_databricks,
     "pii": probe_pii,
     "catalog": probe_catalog_connection,

@@ -43,6 +43,23 @@ class KinesisSourceHook(AwsBaseHook):
         self.connection_id = connection_id
 
 
+    def describe(self, stream: str, timeout: float) -> str:
+        """The stream exists and this identity may describe it (its status and open shards)."""
+        from botocore.config import Config
+
+        from tenantflow.sources.errors import SourceQueryError
+
+        client = self.get_client_type(config=Config(connect_timeout=timeout, read_timeout=timeout,
+                                                    retries={"max_attempts": 1}))
+        try:
+            summary = client.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+        except client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise SourceQueryError(f"Kinesis stream {stream!r}: {code or exc}") from exc
+        return (f"Kinesis stream {stream!r}: {summary['StreamStatus']}, {summary['OpenShardCount']} open shard(s), "
+                f"retention {summary['RetentionPeriodHours']} h")
+
+
 class KinesisReader:
     """Micro-batches of a Kinesis stream's shards (``StreamReader``)."""
 

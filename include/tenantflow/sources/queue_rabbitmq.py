@@ -83,6 +83,32 @@ class RabbitMQHook(BaseHook):
                                     "with the tenant's retry policy") from exc
 
 
+    def describe(self, queue: str, timeout: float) -> str:
+        """The queue exists and this login may read it: a passive declare (creates and consumes nothing)."""
+        import pika
+
+        from tenantflow.sources.errors import SourceQueryError, SourceUnavailable
+
+        params = self.parameters()
+        params.socket_timeout = params.stack_timeout = params.blocked_connection_timeout = max(1.0, timeout)
+        params.connection_attempts = 1
+        try:
+            connection = pika.BlockingConnection(params)
+        except pika.exceptions.AMQPError as exc:
+            raise SourceUnavailable(f"{params.host}:{params.port} (vhost {params.virtual_host!r}) does not accept "
+                                    f"the connection: {exc!r}") from exc
+        try:
+            declared = connection.channel().queue_declare(queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            raise SourceQueryError(f"queue {queue!r} on {params.host}:{params.port} (vhost {params.virtual_host!r}) "
+                                   f"cannot be read: {exc.reply_code} {exc.reply_text}") from exc
+        finally:
+            if connection.is_open:
+                connection.close()
+        return (f"queue {queue!r} on {params.host}:{params.port} (vhost {params.virtual_host!r}): "
+                f"{declared.method.message_count} message(s) waiting, {declared.method.consumer_count} consumer(s)")
+
+
 class RabbitMQReader:
     """Micro-batches of a RabbitMQ queue (``StreamReader``)."""
 

@@ -43,6 +43,24 @@ class SQSSourceHook(AwsBaseHook):
         self.connection_id = connection_id
 
 
+    def describe(self, queue: str, timeout: float) -> str:
+        """The queue (a name, or a queue URL) exists and this identity may read its attributes."""
+        from botocore.config import Config
+
+        from tenantflow.sources.errors import SourceQueryError
+
+        client = self.get_client_type(config=Config(connect_timeout=timeout, read_timeout=timeout,
+                                                    retries={"max_attempts": 1}))
+        try:
+            url = queue if "://" in queue else client.get_queue_url(QueueName=queue)["QueueUrl"]
+            attributes = client.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        except client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise SourceQueryError(f"SQS queue {queue!r}: {code or exc}") from exc
+        return f"SQS queue {queue!r}: ~{attributes['ApproximateNumberOfMessages']} message(s) waiting"
+
+
 class SQSReader:
     """Micro-batches of an SQS queue (``StreamReader``)."""
 

@@ -34,10 +34,14 @@ def is_stream_source(source: Source) -> bool:
 
 def stream_reader(ctx: PipelineContext) -> StreamReader:
     """The reader of the pipeline's stream source, on the tenant's own connection."""
-    source = ctx.pipeline.source
+    return source_reader(ctx.tenant_id, ctx.pipeline.source, ctx)
+
+
+def source_reader(tenant_id: str, source: Source, ctx: PipelineContext | None = None) -> StreamReader:
+    """The reader of a stream source (no pipeline context: e.g. the doctor, which only uses its hook)."""
     key = reader_key(source)
     try:
         module, _, name = STREAM_READERS[key].partition(":")
     except KeyError:
         raise ValueError(f"no stream reader for {key!r}; known: {sorted(STREAM_READERS)}") from None
-    return getattr(import_module(module), name)(tenant_id=ctx.tenant_id, source=source, pipeline_ctx=ctx)
+    return getattr(import_module(module), name)(tenant_id=tenant_id, source=source, pipeline_ctx=ctx)
