@@ -154,6 +154,27 @@ def test_avro_messages_carry_their_writer_schema(queue, tmp_path):
     assert str(table.schema.field("amount").type) == "decimal128(9, 2)"
 
 
+def test_a_message_that_says_it_is_avro_is_decoded_as_avro_in_a_json_pipeline(queue, tmp_path):
+    """The message's content type (or an Avro container's magic bytes) wins over `format`: one queue can carry
+    JSON and Avro publishers; a body that does not match what it claims is poison."""
+    schema = {"type": "record", "name": "StoreEvent", "fields": [
+        {"name": "event_id", "type": "long"}, {"name": "store_id", "type": "int"}]}
+
+    def avro(event_id: int) -> bytes:
+        buffer = io.BytesIO()
+        fastavro.writer(buffer, schema, [{"event_id": event_id, "store_id": 3}])
+        return buffer.getvalue()
+
+    publish(queue, events(0, 2))  # application/json
+    publish(queue, [avro(10)], content_type="avro/binary")
+    publish(queue, [avro(11)], content_type=None)  # no content type: the container's magic bytes
+    publish(queue, [b'{"event_id": 12, "store_id": 3}'], content_type="application/avro")  # claims Avro: poison
+    ctx = context(tmp_path, pipeline_doc(source(queue)))  # format: json (the default)
+    result = consume(ctx, "run-1", stream_reader(ctx), ctx.pipeline.source.batch, ctx.pipeline.source.per_run)
+    assert (result.rows, result.rejected) == (4, 1)
+    assert table_rows(ctx) == [0, 1, 10, 11]
+
+
 def test_messages_without_ids_are_deduplicated_by_payload_only_when_redelivered(queue, tmp_path):
     publish(queue, [events(0, 1)[0]] * 3, ids=False)  # three identical payloads, never redelivered: three rows
     ctx = context(tmp_path, pipeline_doc(source(queue)))

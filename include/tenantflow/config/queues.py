@@ -26,7 +26,8 @@ class _QueueSourceBase(Model):
     format: Literal["json", "avro"] = Field(
         default="json",
         description="json: each message is one JSON object (a row); avro: each message is an Avro object "
-        "container (its writer schema embedded) holding the row(s).",
+        "container (its writer schema embedded) holding the row(s). A message that says what it is (its content "
+        "type, e.g. application/avro, or an Avro container's magic bytes) is decoded as that.",
     )
     column_types: dict[str, Annotated[str, Field(pattern=COLUMN_TYPE_PATTERN)]] = Field(
         default_factory=dict,

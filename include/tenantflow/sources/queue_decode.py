@@ -1,7 +1,10 @@
 """Queue messages -> one Arrow table per micro-batch, with the pipeline's ``column_types``; poison set aside.
 
 One message is one row: a JSON object (``format: json``), or the record(s) of an Avro object container
-(``format: avro``: the message carries its writer schema, which types the columns it holds). A message that
+(``format: avro``: the message carries its writer schema, which types the columns it holds). Where the
+message says what it is, that wins over the pipeline's ``format``: its content type (RabbitMQ's
+``content_type`` property, e.g. ``application/avro`` / ``avro/binary`` or ``application/json``), else an
+Avro container's magic bytes; so one queue may carry both (``message_format``). A message that
 is not JSON / not an Avro container / not an object, lacks a declared column, or has a value its declared
 type cannot take, is a poison message: it goes to the batch's rejects with that reason and its raw payload,
 and the other messages load.
@@ -33,6 +36,17 @@ class Message:
 
     id: str
     body: bytes
+    content_type: str | None = None  # what the broker says the payload is, when it says it
+
+
+def message_format(message: Message, default: str) -> str:
+    """'avro' or 'json': the message's content type if it names one, else Avro's magic bytes, else ``default``."""
+    declared = (message.content_type or "").lower()
+    if "avro" in declared:
+        return "avro"
+    if "json" in declared:
+        return "json"
+    return "avro" if message.body.startswith(AVRO_MAGIC) else default
 
 
 def _raw(body: bytes) -> str:
@@ -50,7 +64,7 @@ def decode_messages(
     hints: dict[str, pa.DataType] = {}  # Avro: the writer schema's column types
     for message in messages:
         where = f"{origin} message {message.id}"
-        decoded = _avro(message.body, hints) if format == "avro" else _json(message.body)
+        decoded = _avro(message.body, hints) if message_format(message, format) == "avro" else _json(message.body)
         if isinstance(decoded, str):
             bad_rows.add(where, None, decoded, _raw(message.body))
             continue

@@ -178,7 +178,7 @@ class RabbitMQReader:
                 duplicates += 1
                 continue
             keys.append(key)
-            messages.append(Message(message_id, body))
+            messages.append(Message(message_id, body, properties.content_type))
         bad = BadRows("reject")
         tables = decode_messages(messages, format=self.source.format, column_types=self.source.column_types,
                                  origin=self.origin, bad_rows=bad)
