@@ -94,6 +94,18 @@ def test_sql_source_with_both_table_and_query(root: Path) -> None:
     check(the_error(root), path, 3, 1, "source", "set exactly one of `table` or `query`")
 
 
+def test_partitions_without_partition_on_name_both_fields(root: Path) -> None:
+    path = write_orders(root, ORDERS.replace("  table: orders\ntarget", "  table: orders\n  partitions: 4\ntarget"))
+    check(the_error(root), path, 3, 1, "source", "`partition_on` and `partitions` go together: partition_on=None, "
+          "partitions=4")
+
+
+def test_partition_on_outside_the_selected_columns(root: Path) -> None:
+    path = write_orders(root, ORDERS.replace("  table: orders\ntarget", "  table: orders\n  columns: [id, amount]\n"
+                                             "  partition_on: order_id\n  partitions: 2\ntarget"))
+    check(the_error(root), path, 3, 1, "source", "partition_on 'order_id' must be one of `columns` ['id', 'amount']")
+
+
 def test_missing_target(root: Path) -> None:
     path = write_orders(root, ORDERS.split("target:")[0])
     check(the_error(root), path, 1, 1, "target", "field required", hint="add `target:`")

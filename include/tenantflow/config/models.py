@@ -185,6 +185,12 @@ class SqlSource(Model):
     query: str | None = None
     columns: tuple[str, ...] = ()
     batch_rows: int = Field(default=50_000, ge=100, le=5_000_000)
+    partition_on: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Integer column to split a big read on: `partitions` ranges of equal width (and its NULLs) "
+        "read in parallel, each on a connection of its own.",
+    )
+    partitions: int = Field(default=1, ge=1, le=32, description="Parallel reads with `partition_on` (2..32).")
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SqlSource:
@@ -192,6 +198,11 @@ class SqlSource(Model):
             raise ValueError("set exactly one of `table` or `query`")
         if self.query is not None and self.columns:
             raise ValueError("`columns` applies to `table` only; select columns in the `query`")
+        if (self.partition_on is None) != (self.partitions == 1):
+            raise ValueError(f"`partition_on` and `partitions` go together: partition_on={self.partition_on!r}, "
+                             f"partitions={self.partitions} (e.g. partition_on: order_id, partitions: 4)")
+        if self.partition_on and self.columns and self.partition_on not in self.columns:
+            raise ValueError(f"partition_on {self.partition_on!r} must be one of `columns` {list(self.columns)}")
         return self
 
 

@@ -27,7 +27,7 @@ _QUERY = ("ProgrammingError", "IntegrityError", "DataError", "NotSupportedError"
 def classify_sql_error(exc: BaseException, connection_id: str, url: str) -> Exception | None:
     """The user-facing error for a driver/SQLAlchemy exception, or None when it is not a source error."""
     names = {cls.__name__ for cls in type(exc).__mro__}
-    server = _server(url)
+    server = server_of(url)
     reason = _first_line(exc)
     if names & set(_UNAVAILABLE) or isinstance(exc, OSError):
         return SourceUnavailable(f"source connection {connection_id!r} ({server}) is unavailable: {reason}; "
@@ -38,7 +38,8 @@ def classify_sql_error(exc: BaseException, connection_id: str, url: str) -> Exce
     return None
 
 
-def _server(url: str) -> str:
+def server_of(url: str) -> str:
+    """Where a URL points (backend, host, database), never its login."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

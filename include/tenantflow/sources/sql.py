@@ -85,13 +85,15 @@ class SqlSourceHook(DbApiHook):
         return self.get_sqlalchemy_engine().raw_connection()
 
     def read(self, source: SqlSource, *, cursor: str | None, watermark: str | None) -> Iterator[pa.Table]:
-        from tenantflow.sources.errors import SourceQueryError, classify_sql_error
+        from tenantflow.sources.connectorx_reader import ConnectorXError, classify_connectorx_error
+        from tenantflow.sources.errors import SourceQueryError, classify_sql_error, server_of
 
         url = self.url_text()
         try:
             yield from read_sql(url, source, cursor=cursor, watermark=watermark)
         except Exception as exc:
-            error = classify_sql_error(exc, self.connection_id, url)
+            error = (classify_connectorx_error(exc, self.connection_id, server_of(url))
+                     if isinstance(exc, ConnectorXError) else classify_sql_error(exc, self.connection_id, url))
             if error is None:
                 raise
             if isinstance(error, SourceQueryError):
@@ -109,7 +111,9 @@ class SqlSourceHook(DbApiHook):
         return SourceRead(tables, f"{source.connection_id}:{source.table or 'query'}")
 
 
-def build_statement(source: SqlSource, cursor: str | None, watermark: Any | None) -> Any:
+def build_statement(source: SqlSource, cursor: str | None, watermark: Any | None, *, upper: Any | None = None,
+                    ordered: bool = True) -> Any:
+    """The source's SELECT: rows after the watermark (up to ``upper``, a partitioned read's bound), by cursor."""
     import sqlalchemy as sa
 
     if source.table is not None:
@@ -121,7 +125,9 @@ def build_statement(source: SqlSource, cursor: str | None, watermark: Any | None
         stmt = sa.select(sa.text("*")).select_from(sa.text(f"({source.query}) AS tenantflow_src"))
     if cursor is not None and watermark is not None:
         stmt = stmt.where(sa.column(cursor) > sa.bindparam("watermark", watermark))
-    if cursor is not None:
+    if cursor is not None and upper is not None:
+        stmt = stmt.where(sa.column(cursor) <= sa.bindparam("upper", upper))
+    if cursor is not None and ordered:
         stmt = stmt.order_by(sa.column(cursor))
     return stmt
 
@@ -129,28 +135,46 @@ def build_statement(source: SqlSource, cursor: str | None, watermark: Any | None
 def read_sql(
     url: str, source: SqlSource, *, cursor: str | None = None, watermark: Any | None = None
 ) -> Iterator[pa.Table]:
-    """Yield the source's rows as Arrow tables of at most ``source.batch_rows`` rows."""
+    """Yield the source's rows as Arrow tables of at most ``source.batch_rows`` rows (in ``source.partitions``
+    parallel reads when ``partition_on`` is set)."""
+    from functools import partial
+
+    if source.partition_on is None:
+        yield from read_statement(url, build_statement(source, cursor, watermark), source.batch_rows)
+        return
+    from tenantflow.sources.sql_partitions import partition_statements, read_parallel
+
+    statements = partition_statements(url, source, cursor, watermark, build_statement)
+    yield from read_parallel([partial(read_statement, url, s, source.batch_rows) for s in statements],
+                             workers=source.partitions)
+
+
+def read_statement(url: str, statement: Any, batch_rows: int) -> Iterator[pa.Table]:
+    """One statement's rows in Arrow batches: ADBC for PostgreSQL, ConnectorX for MySQL/MariaDB, SQLite, SQL
+    Server and Oracle, SQLAlchemy rows for any other dialect (an ``extra.sqlalchemy_url``)."""
     import pyarrow as pa
     import sqlalchemy as sa
+
+    from tenantflow.sources import connectorx_reader
 
     if sa.engine.make_url(url).get_backend_name() == "postgresql":
         from tenantflow.sources.postgres_adbc import read_postgres
 
-        yield from read_postgres(url, build_statement(source, cursor, watermark), source.batch_rows)
+        yield from read_postgres(url, statement, batch_rows)
         return
-
+    if connectorx_reader.supports(url):
+        yield from connectorx_reader.read_connectorx(url, statement, batch_rows)
+        return
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, max_row_buffer=source.batch_rows).execute(
-                build_statement(source, cursor, watermark)
-            )
+            result = conn.execution_options(stream_results=True, max_row_buffer=batch_rows).execute(statement)
             names = list(result.keys())
             done = 0
-            for rows in result.partitions(source.batch_rows):
+            for rows in result.partitions(batch_rows):
                 columns = list(zip(*rows, strict=True))
                 yield pa.table({name: pa.array(values) for name, values in zip(names, columns, strict=True)})
                 done += len(rows)
-                log.info("read %d rows from %s so far", done, source.table or "query")
+                log.info("read %d rows so far", done)
     finally:
         engine.dispose()
