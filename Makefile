@@ -29,6 +29,9 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.parse_bench
 	$(BIN)/python -m benchmarks.merge_bench
 	$(BIN)/python -m benchmarks.ingest_bench
+	$(BIN)/python -m benchmarks.sql_ingest_bench --source mysql
+	$(BIN)/python -m benchmarks.sql_ingest_bench --source sqlite
+	$(BIN)/python -m benchmarks.sql_ingest_bench --source postgres --partitions 4
 	$(BIN)/python -m benchmarks.quality_bench
 	$(BIN)/python -m benchmarks.quality_bench --source parquet --shuffled-keys
 	$(BIN)/python -m benchmarks.transform_bench

@@ -39,3 +39,15 @@ def test_the_queue_benchmark_drains_both_queues_and_prints_its_line():
                                                                        "messages": 3000}
     assert report["ours_msgs_per_s"] > 0 and report["raw_consume_msgs_per_s"] > 0 and report["ratio"] > 0
     assert 0 < report["p95_publish_to_queryable_s"] < 60
+
+
+def test_the_sql_ingest_benchmarks_load_equal_tables_and_print_their_lines():
+    """MySQL and SQLite against ConnectorX's raw read (the benchmark fails when the tables differ), and the
+    partitioned PostgreSQL read against the single stream."""
+    for source in ("mysql", "sqlite"):
+        report, _ = run_bench("sql_ingest_bench", "--source", source, "--rows", "20000")
+        assert (report["bench"], report["source"], report["rows"]) == ("ingest", source, 20000)
+        assert report["ours_s"] > 0 and report["connectorx_raw_s"] > 0 and report["ratio_vs_raw"] > 0
+    report, _ = run_bench("sql_ingest_bench", "--source", "postgres", "--rows", "30000", "--partitions", "2")
+    assert (report["source"], report["partitions"]) == ("postgres", 2)
+    assert report["single_stream_s"] > 0 and report["partitioned_s"] > 0 and report["rss_partitioned_mb"] > 0
