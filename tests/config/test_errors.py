@@ -285,7 +285,8 @@ def test_errors_str_is_file_line_col_field_message_hint(root: Path) -> None:
     text = str(the_error(root))
     assert text == (
         "tenant_configs/finance/pipelines/orders.yaml:6:3: source.tabel: unknown field "
-        "(hint: did you mean `table`? allowed fields: batch_rows, columns, connection_id, kind, partition_on, partitions, query, table)"
+        "(hint: did you mean `table`? allowed fields: batch_rows, columns, connection_id, kind, partition_on, "
+        "partitions, query, table)"
     ), text
 
 

@@ -8,7 +8,7 @@ read a batch back. Storage access (local or S3, through the landing store's AWS 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,11 @@ class LandingHook:
         loaded commits the same state. Idempotent: a published derived batch that verifies is kept as
         is; a damaged one is replaced. Nothing is derived from a damaged batch (DamagedBatch).
         """
+        return self.publish_derived_by(stage, lambda target: target.stage(tables, cursor=None).files, source=source)
+
+    def publish_derived_by(self, stage: str, write: Callable[[LandingHook], list[str]], *, source: str) -> Manifest:
+        """Publish a derived batch whose parts ``write`` puts in the target's staging folder (returning their
+        names), e.g. Spark's distributed writer; the same contract as ``publish_derived``."""
         target = self.derived(stage)
         if target.exists():
             damage = target.damage()
@@ -61,8 +66,8 @@ class LandingHook:
             log.warning("derived batch %s is damaged, publishing it again: %s", target.location.final, damage)
             remove_dir(target.location.final)
         raw = self.verify()
-        staged = target.stage(tables, cursor=None)
-        return target.publish(files=staged.files, source=source, watermark=raw.watermark,
+        files = write(target)
+        return target.publish(files=files, source=source, watermark=raw.watermark,
                               source_files=raw.source_files, incremental=raw.incremental,
                               planned_watermark=raw.planned_watermark)
 

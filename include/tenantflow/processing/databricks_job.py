@@ -7,8 +7,9 @@ catalog settings), ``--run-id`` (the Airflow run id) and ``--home`` (base of rel
 It reads this run's landed batch (the quality-approved rows when the quality stage published
 them), applies the pipeline's Spark SQL transform and writes the table with the target's write
 mode through ``loading/`` -- the same code the local engine runs, so both honour one contract
-(exactly once per run id, watermark and loaded files committed with the data). The transform runs
-with DuckDB on the driver.
+(exactly once per run id, watermark and loaded files committed with the data). The transform runs on
+the cluster's Spark (``processing/spark_engine.py``): Spark reads the batch, runs the SQL as written and
+writes the transformed parts with its distributed writer; the Iceberg commit is the driver's.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ def run(config: str, run_id: str, home: str) -> dict[str, Any]:
     from tenantflow.loading.run_load import load_run
     from tenantflow.pipeline_context import PipelineContext
     from tenantflow.processing.databricks_spec import parse_config
-    from tenantflow.processing.transform_step import run_local_transform
+    from tenantflow.processing.spark_engine import run_spark_transform
 
     tenant, pipeline, platform = parse_config(config)
     ctx = PipelineContext(tenant=tenant, pipeline=pipeline, platform=platform, home=home)
     hook = IcebergHook(ctx)  # refuses a namespace the tenant does not own
     result: dict[str, Any] = {"tenant": tenant.id, "pipeline": pipeline.id, "run_id": run_id}
     if pipeline.transform is not None:
-        manifest = run_local_transform(ctx, run_id, hook.catalog)
+        manifest = run_spark_transform(ctx, run_id, hook.catalog)
         result["transformed_rows"] = manifest.rows
     result["load"] = load_run(ctx, run_id, hook)
     return result

@@ -28,10 +28,27 @@ ROWS_PER_PART = 500_000
 
 @functools.lru_cache(maxsize=256)
 def to_duckdb(sql: str) -> str:
-    """Spark SQL -> DuckDB SQL (e.g. Spark's lenient CAST becomes TRY_CAST)."""
+    """Spark SQL -> DuckDB SQL (e.g. Spark's lenient CAST becomes TRY_CAST); ranking window functions keep
+    Spark's INT result (DuckDB's are BIGINT)."""
     import sqlglot
+    from sqlglot import exp
 
-    return sqlglot.transpile(sql, read="spark", write="duckdb")[0]
+    tree = sqlglot.parse_one(sql, read="spark")
+    ranking = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+    for window in list(tree.find_all(exp.Window)):
+        if isinstance(window.this, ranking):
+            window.replace(exp.Cast(this=window.copy(), to=exp.DataType.build("INT")))
+    return tree.sql(dialect="duckdb")
+
+
+def spark_result_types(relation: Any) -> Any:
+    """The relation with Spark's result types where DuckDB's differ: SUM of integers is HUGEINT in DuckDB,
+    BIGINT in Spark (tests/processing/test_engine_parity.py)."""
+    if "HUGEINT" not in {str(t) for t in relation.types}:
+        return relation
+    columns = [f'CAST("{name}" AS BIGINT) AS "{name}"' if str(t) == "HUGEINT" else f'"{name}"'
+               for name, t in zip(relation.columns, relation.types, strict=True)]
+    return relation.project(", ".join(columns))
 
 
 def run_sql(
@@ -62,7 +79,7 @@ def run_sql(
         con.execute("SET lock_configuration = true")
         log.info("transform (DuckDB): %s", query)
         # streamed in record batches (DuckDB < 2.0 called this fetch_record_batch)
-        reader = con.sql(query).to_arrow_reader(min(ROWS_PER_READ, rows_per_part))
+        reader = spark_result_types(con.sql(query)).to_arrow_reader(min(ROWS_PER_READ, rows_per_part))
         pending: list[pa.RecordBatch] = []
         pending_rows = total = 0
         for record_batch in reader:
