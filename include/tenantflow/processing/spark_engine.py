@@ -8,9 +8,10 @@ result's parts into the derived batch's staging folder; the parts are then publi
 last (``LandingHook.publish_derived_by``), so the load that follows is the local engine's, exactly once.
 
 Session settings that make Spark and the local engine (DuckDB) agree on the same SQL: UTC session time
-zone (Spark's ``TIMESTAMP`` is an instant; sqlglot makes it DuckDB's ``TIMESTAMPTZ``), lenient casts (``spark.sql.ansi.enabled=false``: a value that does not convert becomes NULL, as sqlglot's
-``TRY_CAST`` does locally) and microsecond Parquet timestamps. ``tests/processing/test_engine_parity.py``
-runs the local engine's cases on both and requires equal tables.
+zone (Spark's ``TIMESTAMP`` is an instant; sqlglot makes it DuckDB's ``TIMESTAMPTZ``), lenient casts
+(``spark.sql.ansi.enabled=false``: a value that does not convert becomes NULL, as sqlglot's ``TRY_CAST``
+does locally) and microsecond Parquet timestamps. ``tests/processing/test_engine_parity.py`` runs the local
+engine's cases on both and requires equal tables.
 """
 
 from __future__ import annotations
