@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, ValidationInfo, model_validator
+from pydantic import Field, JsonValue, ValidationInfo, field_validator, model_validator
 
 from tenantflow.config.base import COLUMN_TYPE_PATTERN, FROM_PARSE_CACHE, Model
 
@@ -35,14 +35,15 @@ class GraphQLSource(Model):
     connection_id: str = Field(min_length=1, description="Tenant HTTP connection '<tenant>__<name>': base URL and "
                                                          "auth, as for http sources.")
     path: str = Field(default="/graphql", min_length=1, description="Endpoint path under the connection's base URL.")
-    query: str = Field(min_length=1, description="The GraphQL document: one query operation.")
-    variables: dict[str, JsonValue] = Field(default_factory=dict, description="Variables sent with every page.")
     records_path: str = Field(
         min_length=1, pattern=r"^data(\.[_A-Za-z][_0-9A-Za-z]*)+$",
         description="Dotted path from the response to the records: a Relay connection (edges[].node or nodes) or "
                     "a list of objects, e.g. data.orders.",
     )
     pagination: GraphQLPagination = GraphQLPagination()
+    variables: dict[str, JsonValue] = Field(default_factory=dict, description="Variables sent with every page.")
+    # after pagination and variables: its check reads them
+    query: str = Field(min_length=1, description="The GraphQL document: one query operation.")
     allow_partial_errors: bool = Field(
         default=False,
         description="A response with both `data` and `errors` loads: the errors (and the records they name) go "
@@ -73,7 +74,7 @@ class GraphQLSource(Model):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self, info: ValidationInfo) -> GraphQLSource:
+    def _consistent(self) -> GraphQLSource:
         if self.allow_partial_errors and self.on_bad_rows == "fail":
             raise ValueError("allow_partial_errors records GraphQL errors as rejected rows, which `on_bad_rows: "
                              "fail` forbids: remove on_bad_rows (it defaults to reject) or allow_partial_errors")
@@ -84,12 +85,21 @@ class GraphQLSource(Model):
             raise ValueError(f"variables ${p.size_variable} and ${p.cursor_variable} are set by the Relay "
                              "pagination (pagination.page_size and each page's endCursor): remove them from "
                              "`variables`")
-        if not (info.context or {}).get(FROM_PARSE_CACHE):  # validated when the cache was written
-            problem = query_problem(self.query, p.style, p.size_variable, p.cursor_variable,
-                                    tuple(sorted(self.variables)))
-            if problem:
-                raise ValueError(problem)
         return self
+
+    @field_validator("query")
+    @classmethod
+    def _query_fits(cls, query: str, info: ValidationInfo) -> str:
+        if (info.context or {}).get(FROM_PARSE_CACHE):  # checked when the cache was written
+            return query
+        p = info.data.get("pagination")
+        variables = info.data.get("variables")
+        if p is None or variables is None:  # invalid themselves: reported on their own
+            return query
+        problem = query_problem(query, p.style, p.size_variable, p.cursor_variable, tuple(sorted(variables)))
+        if problem:
+            raise ValueError(problem)
+        return query
 
 
 @functools.lru_cache(maxsize=256)
@@ -105,8 +115,8 @@ def query_problem(query: str, style: str, size_variable: str, cursor_variable: s
         where = ""
         if exc.locations:
             line, column = exc.locations[0].line, exc.locations[0].column
-            text = query.splitlines()[line - 1] if 0 < line <= len(query.splitlines()) else ""
-            where = f" at line {line}, column {column} of the query (`{text.strip()}`)"
+            text = query.splitlines()[line - 1].strip() if 0 < line <= len(query.splitlines()) else ""
+            where = f" at line {line}, column {column} of the query" + (f" (`{text}`)" if text else " (its end)")
         return f"source.query is not a valid GraphQL document{where}: {exc.message}"
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1:
