@@ -225,3 +225,13 @@ def test_the_hook_reads_through_the_tenants_connection_and_refuses_anothers(conn
         list(hook.read(source()))
     with pytest.raises(TenantIsolationError, match="tenant 'retail' may not use connection 'finance__shop'"):
         GraphQLSourceHook(tenant_id="retail", connection_id="finance__shop")
+
+
+def test_a_server_that_does_not_move_on_fails_instead_of_looping(server):
+    reader = GraphQLReader(server, source(), HttpAuth())
+    stuck = {"pageInfo": {"hasNextPage": True, "endCursor": "c1"}}
+    with pytest.raises(GraphQLSourceError, match="hasNextPage is true but endCursor is 'c1'"):
+        reader._next_cursor(stuck, "page 2", "c1")
+    with pytest.raises(GraphQLSourceError, match=r"relay pagination needs `pageInfo \{ hasNextPage endCursor \}`"):
+        reader._next_cursor({"edges": []}, "page 1", None)
+    assert reader._next_cursor({"pageInfo": {"hasNextPage": False, "endCursor": None}}, "page 9", "c8") is None
