@@ -235,3 +235,11 @@ def test_a_server_that_does_not_move_on_fails_instead_of_looping(server):
     with pytest.raises(GraphQLSourceError, match=r"relay pagination needs `pageInfo \{ hasNextPage endCursor \}`"):
         reader._next_cursor({"edges": []}, "page 1", None)
     assert reader._next_cursor({"pageInfo": {"hasNextPage": False, "endCursor": None}}, "page 9", "c8") is None
+
+
+def test_a_graphql_pipeline_gets_the_batch_stages_and_says_its_source(repo, tmp_path):
+    from tenantflow.factory.dag_builder import build_dag
+
+    dag = build_dag(pipeline_ctx(repo, tmp_path, source(pagination={"style": "relay", "page_size": 250})))
+    assert [t.task_id for t in dag.topological_sort()][:3] == ["extract", "land", "quality"]
+    assert "GraphQL API `retail__shop` → `/graphql` `data.orders` (Relay pages of 250)" in dag.doc_md
