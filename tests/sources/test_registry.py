@@ -9,7 +9,7 @@ import typing
 import pytest
 from pydantic import TypeAdapter
 
-from tenantflow.config.models import FilesSource, HttpSource, Source, SqlSource
+from tenantflow.config.models import FilesSource, GraphQLSource, HttpSource, Source, SqlSource
 from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.sources.registry import SOURCE_HOOKS, source_hook
 from tenantflow.streams.registry import STREAM_READERS
@@ -18,6 +18,8 @@ SOURCES = {
     "sql": {"kind": "sql", "connection_id": "retail__erp", "table": "orders"},
     "files": {"kind": "files", "connection_id": "retail__drops", "path": "s3://b/*.csv", "format": "csv"},
     "http": {"kind": "http", "connection_id": "retail__api", "path": "/orders"},
+    "graphql": {"kind": "graphql", "connection_id": "retail__shop", "query": "{ orders { id } }",
+                "records_path": "data.orders"},
 }
 
 
@@ -45,6 +47,7 @@ def test_every_queue_broker_has_a_stream_reader():
     ("sql", "airflow.providers.common.sql.hooks.sql:DbApiHook", SqlSource),
     ("files", "airflow.providers.amazon.aws.hooks.base_aws:AwsBaseHook", FilesSource),
     ("http", "airflow.providers.http.hooks.http:HttpHook", HttpSource),
+    ("graphql", "tenantflow.sources.http:HttpSourceHook", GraphQLSource),  # the REST hook: same connection, auth
 ])
 def test_each_kind_gets_its_provider_hook_on_the_tenants_connection(kind, provider_hook, model):
     from importlib import import_module
@@ -68,7 +71,8 @@ def test_the_registry_imports_no_provider_hook_until_asked():
     probe = ("import sys; import tenantflow.operators.extract, tenantflow.sources.registry; "
              "print([m for m in ('boto3', 'botocore', 'airflow.providers.amazon.aws.hooks.base_aws', "
              "'airflow.providers.http.hooks.http', 'airflow.providers.common.sql.hooks.sql', "
-             "'tenantflow.sources.sql', 'tenantflow.sources.files', 'tenantflow.sources.http') "
+             "'tenantflow.sources.sql', 'tenantflow.sources.files', 'tenantflow.sources.http', "
+             "'tenantflow.sources.graphql', 'graphql') "
              "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -12,6 +12,11 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
 
 
+# Validation context of configs read back from the parse cache: checks that need a heavy library (a GraphQL
+# query's parse) ran when the cache was written and are skipped, so a steady-state DAG parse stays light.
+FROM_PARSE_CACHE = "from_parse_cache"
+
+
 # Declared column types of sources (files, queues): values that do not convert are bad rows.
 COLUMN_TYPE_PATTERN = (
     r"^(string|int32|int64|float32|float64|boolean|date|timestamp|timestamptz|decimal\(\d{1,2},\s*\d{1,2}\))$"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantflow.config.base import FROM_PARSE_CACHE
 from tenantflow.config.bounds import pipeline_bound_violations, tenant_bound_violations
 from tenantflow.config.defaults import merge
 from tenantflow.config.dependencies import dependency_violations
@@ -154,7 +155,7 @@ def _load_tenant_cached(root: Path, tenant_id: str, cache_dir: Path) -> TenantBu
         try:
             return TenantBundle(
                 TenantConfig.model_validate(hit["tenant"]),
-                tuple(PipelineConfig.model_validate(p) for p in hit["pipelines"]),
+                tuple(PipelineConfig.model_validate(p, context={FROM_PARSE_CACHE: True}) for p in hit["pipelines"]),
                 load_platform(root).config,
                 folder,
             )

@@ -18,6 +18,7 @@ from tenantflow.config.alerting import PipelineSla, PlatformAlerting, TenantAler
 from tenantflow.config.base import COLUMN_TYPE_PATTERN, Classification, Model
 from tenantflow.config.cdc import CDCSource, cdc_pipeline_problem
 from tenantflow.config.costs import CostModel
+from tenantflow.config.graphql import GraphQLSource
 from tenantflow.config.maintenance import PipelineMaintenance, PlatformMaintenance, TenantMaintenance
 from tenantflow.config.privacy import PiiPolicy
 from tenantflow.config.processing import DatabricksCluster
@@ -285,7 +286,8 @@ class HttpSource(Model):
 # Queue sources (RabbitMQ, SQS, Kinesis) live in queues.py: a union of their own, discriminated by `broker`.
 from tenantflow.config.queues import QueueSource  # noqa: E402
 
-Source = Annotated[SqlSource | FilesSource | HttpSource | CDCSource | QueueSource, Field(discriminator="kind")]
+Source = Annotated[SqlSource | FilesSource | HttpSource | GraphQLSource | CDCSource | QueueSource,
+                   Field(discriminator="kind")]
 
 
 class Incremental(Model):

@@ -67,8 +67,9 @@ def within(seconds: float, call: Callable[[], T]) -> T:
 
 
 # the check name a line shows, by purpose
-CHECK_NAMES = {"sql": "source", "http": "source", "files": "source", "cdc": "source", "queue": "source",
-               "arrivals": "file arrival", "databricks": "databricks", "pii": "pii key", "catalog": "connection"}
+CHECK_NAMES = {"sql": "source", "http": "source", "graphql": "source", "files": "source", "cdc": "source",
+               "queue": "source", "arrivals": "file arrival", "databricks": "databricks", "pii": "pii key",
+               "catalog": "connection"}
 
 
 def _what(need: Need) -> str:

@@ -19,7 +19,7 @@ from tenantflow.pii.secrets import secret_connection_id
 from tenantflow.pipeline_context import PipelineContext
 from tenantflow.processing import databricks_spec
 
-Purpose = Literal["sql", "http", "files", "cdc", "queue", "arrivals", "databricks", "pii", "catalog"]
+Purpose = Literal["sql", "http", "graphql", "files", "cdc", "queue", "arrivals", "databricks", "pii", "catalog"]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Does a connection answer? One probe per purpose, each through the hook the pipelines use.
 
 Each probe is cheap and bounded: SELECT 1 with a connect timeout, an HTTP HEAD (GET when HEAD is not
-allowed), an S3 HeadBucket + one ListObjectsV2 page, one Databricks jobs/list GET filtered to a name
-no job has, and reading the PII key (never shown).
+allowed), a GraphQL ``{ __typename }`` POST, an S3 HeadBucket + one ListObjectsV2 page, one Databricks
+jobs/list GET filtered to a name no job has, and reading the PII key (never shown).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from tenantflow.doctor.result import Probe, Status, error_text
 CONNECTION_KINDS: dict[str, str] = {
     "sql": "the source database: type postgres/mysql/sqlite, host, port, schema = database, login, password",
     "http": "the API's base URL as host (+ schema http/https, port) and its auth (extra auth_type)",
+    "graphql": "the API's base URL as host (+ schema http/https, port) and its auth (extra auth_type), as for "
+               "http sources",
     "files": "type aws: keys or role_arn, extra region_name and endpoint_url when not AWS",
     "cdc": "type postgres: host, port, schema = database, a login with the REPLICATION attribute, password",
     "queue": "rabbitmq: type amqp, host, port, login, password, vhost as schema; sqs/kinesis: type aws, keys or "
@@ -38,7 +40,7 @@ CONNECTION_KINDS: dict[str, str] = {
 
 def build_hook(tenant_id: str, need: Need, timeout: float) -> Any:
     """The hook a run uses for ``need``, with short timeouts and no retries (a doctor reports, it does not wait)."""
-    if need.purpose in ("sql", "http", "files"):
+    if need.purpose in ("sql", "http", "graphql", "files"):
         from tenantflow.sources.registry import source_hook
 
         assert need.source is not None
@@ -178,6 +180,46 @@ def probe_http(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Pro
     return Probe(Status.OK, f"{shown} answers HTTP {code}")
 
 
+def probe_graphql(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Probe:
+    """POST ``{ __typename }`` to the source's endpoint with the connection's auth: a GraphQL API answers Query."""
+    import httpx
+
+    from tenantflow.sources.graphql import describe_errors, endpoint_url
+
+    base_url, auth = hook.base_url_and_auth()
+    assert need.source is not None
+    url = endpoint_url(base_url, need.source.path)
+    shown, conn_id = _without_userinfo(url), need.connection_id
+    try:
+        with httpx.Client(headers=auth.headers, auth=auth.basic, timeout=timeout, follow_redirects=True) as client:
+            response = client.post(url, json={"query": "{ __typename }"})
+    except httpx.HTTPError as exc:
+        return Probe(Status.FAIL, f"{shown}: no answer: {error_text(exc)}",
+                     f"check host, schema and port of `{conn_id}`; the API must be reachable from the workers")
+    code = response.status_code
+    if code in (401, 403):
+        return Probe(Status.FAIL, f"{shown}: credentials refused (HTTP {code})",
+                     f"check the token or login/password of `{conn_id}` (extra auth_type: bearer, basic, api_key "
+                     "or none)")
+    if code >= 500:
+        return Probe(Status.FAIL, f"{shown}: server error (HTTP {code})",
+                     "the API answers but fails: check the service, then run the doctor again")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    typename = body.get("data", {}).get("__typename") if isinstance(body, dict) and \
+        isinstance(body.get("data"), dict) else None
+    if typename:
+        return Probe(Status.OK, f"{shown} answers a GraphQL query ({{ __typename }} is {typename!r})")
+    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+        detail = f"{shown}: HTTP {code}, {describe_errors(body['errors'])}"
+    else:
+        detail = f"{shown}: HTTP {code}, not a GraphQL answer ({response.headers.get('Content-Type', 'no type')})"
+    return Probe(Status.FAIL, detail, f"check source.path (the GraphQL endpoint, default /graphql) and the base "
+                                      f"URL of `{conn_id}`")
+
+
 def _static_prefix(pattern: str) -> str:
     """The part of a glob before its first wildcard."""
     cut = min((i for i in (pattern.find(c) for c in "*?[") if i >= 0), default=len(pattern))
@@ -268,6 +310,7 @@ def probe_catalog_connection(hook: Any, need: Need, timeout: float, redactor: Re
 PROBES: dict[Purpose, Callable[[Any, Need, float, Redactor], Probe]] = {
     "sql": probe_sql,
     "http": probe_http,
+    "graphql": probe_graphql,
     "files": probe_files,
     "cdc": probe_cdc,
     "queue": probe_queue,

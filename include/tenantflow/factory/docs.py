@@ -13,6 +13,9 @@ def pipeline_doc_md(ctx: PipelineContext) -> str:
         "sql": lambda: f"SQL `{source.connection_id}` → `{source.table or 'query'}`",
         "files": lambda: f"{source.format.upper()} files `{source.path}`",
         "http": lambda: f"REST API `{source.connection_id}` → `{source.path}` ({source.pagination.type} pages)",
+        "graphql": lambda: f"GraphQL API `{source.connection_id}` → `{source.path}` `{source.records_path}` " + (
+            f"(Relay pages of {source.pagination.page_size})" if source.pagination.style == "relay"
+            else "(one request)"),
         "cdc": lambda: f"PostgreSQL CDC `{source.connection_id}` → `{source.table}` (publication "
                        f"`{source.publication}`)",
         "queue": lambda: (f"{source.broker} `{source.connection_id}` → "

@@ -1,4 +1,5 @@
-"""Sources: one module per source kind (``sql``, ``files``, ``http``), each holding its hook and its reader.
+"""Sources: one module per source kind (``sql``, ``files``, ``http``, ``graphql``), each holding its hook and
+its reader (``graphql``'s hook is the ``http`` one, POSTing a query; both retry through ``http.RetryingSender``).
 
 A source hook is a subclass of the fitting Airflow hook (``DbApiHook``, ``AwsBaseHook``, ``HttpHook``),
 bound to one of the tenant's own connections (``<tenant>__*``, enforced by ``isolation.guards``). Its

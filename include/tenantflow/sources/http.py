@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
 
 from airflow.providers.http.hooks.http import HttpHook
@@ -39,6 +39,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # 501 Not Implemented and 505 HTTP Version Not Supported are answers, not outages
 NOT_TRANSIENT_5XX = {501, 505}
+
+
+class RetryPolicyFields(Protocol):
+    """The retry settings HTTP-based sources share (HttpSource, GraphQLSource)."""
+
+    @property
+    def retries(self) -> int: ...
+    @property
+    def backoff_seconds(self) -> float: ...
+    @property
+    def max_backoff_seconds(self) -> float: ...
 
 
 class HttpSourceError(RuntimeError):
@@ -61,10 +72,11 @@ class HttpAuth:
 
 class HttpSourceHook(HttpHook):
     hook_name = "tenantflow REST API source"
+    http_method = "GET"
 
     def __init__(self, *, tenant_id: str, connection_id: str, **kwargs: Any) -> None:
         require_own_connection(tenant_id, connection_id)  # before anything reads the connection
-        super().__init__(method="GET", http_conn_id=connection_id, **kwargs)
+        super().__init__(method=self.http_method, http_conn_id=connection_id, **kwargs)
         self.tenant_id, self.connection_id = tenant_id, connection_id
 
     def base_url_and_auth(self) -> tuple[str, HttpAuth]:
@@ -134,53 +146,74 @@ def _dig(body: Any, path: str) -> Any:
     return body
 
 
-class HttpReader:
+class RetryingSender:
+    """Sends one request with the source's retry policy (``retries``, ``backoff_seconds``, ``max_backoff_seconds``).
+
+    429, 5xx (but 501/505) and transport errors are retried; any other answer, an error or not, is returned
+    for the reader to judge. Shared by the REST and GraphQL readers.
+    """
+
     def __init__(
-        self, base_url: str, source: HttpSource, auth: HttpAuth, *, sleep: Callable[[float], None] = time.sleep,
+        self, policy: RetryPolicyFields, *, sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[float, float], float] = random.uniform,
     ) -> None:
-        self.base_url, self.source, self.auth, self.sleep, self.jitter = base_url, source, auth, sleep, jitter
+        self.policy, self.sleep, self.jitter = policy, sleep, jitter
 
     def _wait(self, state: RetryCallState) -> float:
         """Seconds before the next attempt: Retry-After if the server sent one, else full-jitter backoff; capped."""
-        cap = self.source.max_backoff_seconds
+        cap = self.policy.max_backoff_seconds
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, _Transient) and error.retry_after is not None:
             return min(error.retry_after, cap)
-        return self.jitter(0.0, min(self.source.backoff_seconds * 2 ** (state.attempt_number - 1), cap))
+        return self.jitter(0.0, min(self.policy.backoff_seconds * 2 ** (state.attempt_number - 1), cap))
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         delay = state.next_action.sleep if state.next_action is not None else 0.0
         asked = isinstance(error, _Transient) and error.retry_after is not None
         log.warning("%s (attempt %d of %d); retrying in %.1fs%s", error, state.attempt_number,
-                    self.source.retries + 1, delay, " as the server asks (Retry-After)" if asked else "")
+                    self.policy.retries + 1, delay, " as the server asks (Retry-After)" if asked else "")
 
-    def _attempt(self, client: httpx.Client, url: str, params: dict[str, Any]) -> httpx.Response:
+    @staticmethod
+    def _attempt(send: Callable[[], httpx.Response], url: str) -> httpx.Response:
         import httpx
 
         try:
-            # params=None keeps a query already in the URL (a Link header's next page)
-            response = client.get(url, params=params or None)
+            response = send()
         except httpx.TransportError as exc:
             raise _Transient(f"{url}: {type(exc).__name__}: {exc}") from exc
         if is_transient(response.status_code):
             raise _Transient(f"{response.request.url}: HTTP {response.status_code}",
                              retry_after_seconds(response.headers.get("Retry-After")))
-        if response.is_error:
-            raise HttpSourceError(f"{response.request.url}: HTTP {response.status_code}: {response.text[:200]}")
         return response
 
-    def _get(self, client: httpx.Client, url: str, params: dict[str, Any]) -> httpx.Response:
+    def send(self, send: Callable[[], httpx.Response], url: str) -> httpx.Response:
+        """``send()``'s first answer that is not transient; HttpSourceError once the attempts are spent."""
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-        attempts = self.source.retries + 1
+        attempts = self.policy.retries + 1
         retrying = Retrying(stop=stop_after_attempt(attempts), wait=self._wait, sleep=self.sleep,
                             retry=retry_if_exception_type(_Transient), before_sleep=self._log_retry, reraise=True)
         try:
-            return retrying(self._attempt, client, url, params)
+            return retrying(self._attempt, send, url)
         except _Transient as exc:
             raise HttpSourceError(f"{exc}: still failing after {attempts} attempts") from exc.__cause__
+
+
+class HttpReader:
+    def __init__(
+        self, base_url: str, source: HttpSource, auth: HttpAuth, *, sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.base_url, self.source, self.auth = base_url, source, auth
+        self.sender = RetryingSender(source, sleep=sleep, jitter=jitter)
+
+    def _get(self, client: httpx.Client, url: str, params: dict[str, Any]) -> httpx.Response:
+        # params=None keeps a query already in the URL (a Link header's next page)
+        response = self.sender.send(lambda: client.get(url, params=params or None), url)
+        if response.is_error:
+            raise HttpSourceError(f"{response.request.url}: HTTP {response.status_code}: {response.text[:200]}")
+        return response
 
     def pages(self) -> Iterator[pa.Table]:
         import httpx

@@ -18,6 +18,7 @@ SOURCE_HOOKS: dict[str, str] = {
     "sql": "tenantflow.sources.sql:SqlSourceHook",
     "files": "tenantflow.sources.files:FilesSourceHook",
     "http": "tenantflow.sources.http:HttpSourceHook",
+    "graphql": "tenantflow.sources.graphql:GraphQLSourceHook",
 }
 
 
