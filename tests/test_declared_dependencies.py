@@ -26,6 +26,9 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PRODUCT_DIRS = ("include/tenantflow", "dags", "plugins", "demo")
 DEV_DIRS = ("tests", "benchmarks")
 DEPLOYMENT_EXTRAS = ("celery", "postgres")  # what requirements.txt (the image) is locked with
+# brought by the cluster that runs the code importing it (a Databricks runtime's pyspark), never by the image;
+# locked into requirements-dev.txt for the tests and the demo (Spark in local mode)
+CLUSTER_EXTRAS = ("spark",)
 # apache-airflow is a meta-package: airflow.* lives in its exactly pinned parts (core, task SDK)
 META_PACKAGES = ("apache-airflow",)
 # SQLAlchemy URL driver -> the DBAPI module it imports, where the two names differ
@@ -39,7 +42,7 @@ def _names(requirements: list[str]) -> set[str]:
 def _declared(*, dev: bool) -> set[str]:
     project = PYPROJECT["project"]
     names = _names(project["dependencies"])
-    for extra in DEPLOYMENT_EXTRAS:
+    for extra in DEPLOYMENT_EXTRAS + CLUSTER_EXTRAS:
         names |= _names(project["optional-dependencies"][extra])
     if dev:
         names |= _names(PYPROJECT["dependency-groups"]["dev"])
