@@ -27,10 +27,11 @@ import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 PREFIX = "/api/2.2/jobs/runs/"
 LIST_JOBS = "/api/2.2/jobs/list"
+FILES = "/api/2.0/fs/files"  # the Files API: PUT the bytes of a workspace file or a Unity Catalog volume file
 
 
 @dataclass
@@ -62,6 +63,8 @@ class LocalJobsApi:
         self.scenarios: list[str] = []  # consumed by the next submits, then default_scenario
         self.requests: list[Request] = []
         self.runs: dict[int, Run] = {}
+        self.files: dict[str, bytes] = {}  # Files API: path -> bytes
+        self.refuse_uploads = False  # the token's principal may not write the path (403)
         self.tokens: dict[str, int] = {}
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
@@ -205,8 +208,35 @@ class LocalJobsApi:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _files(self, method: str, url: Any) -> None:
+                """The Files API (PUT/HEAD /api/2.0/fs/files/<path>): a workspace file or volume's bytes."""
+                path = unquote(url.path.removeprefix(FILES))
+                api.requests.append(Request(method, url.path, dict(self.headers), {"path": path}))
+                if not self.headers.get("Authorization", "").startswith("Bearer "):
+                    return self._reply(401, {"error_code": "UNAUTHENTICATED", "message": "no token"})
+                if method == "PUT" and api.refuse_uploads:
+                    return self._reply(403, {"error_code": "PERMISSION_DENIED", "message": f"no WRITE on {path}"})
+                if method == "PUT":
+                    data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    if path in api.files and parse_qs(url.query).get("overwrite") != ["true"]:
+                        return self._reply(409, {"error_code": "ALREADY_EXISTS", "message": path})
+                    api.files[path] = data
+                    self.send_response(204)
+                    self.end_headers()
+                    return None
+                if path not in api.files:
+                    self.send_response(404)
+                    self.end_headers()
+                    return None
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(api.files[path])))
+                self.end_headers()
+                return None
+
             def _handle(self, method: str) -> None:
                 url = urlsplit(self.path)
+                if url.path.startswith(FILES):
+                    return self._files(method, url)
                 # the sync hook sends GET arguments as a query string, the async hook as a JSON body
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -236,5 +266,11 @@ class LocalJobsApi:
 
             def do_POST(self) -> None:  # noqa: N802
                 self._handle("POST")
+
+            def do_PUT(self) -> None:  # noqa: N802
+                self._handle("PUT")
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._handle("HEAD")
 
         return Handler

@@ -286,6 +286,21 @@ def cmd_helm_values(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_databricks_deploy(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.config.loader import load_tenant
+    from tenantflow.processing.databricks_deploy import DeployError, deploy
+
+    bundle = load_tenant(settings.config_dir, args.tenant)
+    try:
+        done = deploy(bundle.tenant, wheel=Path(args.wheel) if args.wheel else None,
+                      source=Path(args.source) if args.source else None)
+    except DeployError as exc:
+        raise CommandFailed(str(exc)) from exc
+    _out(f"deployed {done['wheel']} ({done['bytes']:,} bytes) to {done['path']} on {done['workspace']}: "
+         f"tenant {done['tenant']!r}'s job clusters install it from there")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tenantflow", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -363,6 +378,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("helm-values", help="render the tenants' Helm values (worker sets) from the configs")
     p.add_argument("--out", help="write to this file (helm-values/tenants.values.yaml) instead of stdout")
     p.set_defaults(func=cmd_helm_values)
+
+    p = sub.add_parser("databricks", help="the tenant's Databricks workspace: deploy the job's wheel")
+    databricks = p.add_subparsers(dest="databricks_command", required=True)
+    p = databricks.add_parser("deploy", help="build the tenantflow wheel and upload it to tenant.yaml's "
+                                             "databricks.wheel through the tenant's workspace connection")
+    p.add_argument("tenant")
+    p.add_argument("--wheel", help="a built wheel to upload (default: build one from --source)")
+    p.add_argument("--source", help="the tenantflow source tree to build from (default: the current folder)")
+    p.set_defaults(func=cmd_databricks_deploy)
 
     p = sub.add_parser("usage", help="chargeback: each tenant's slot-hours, landing, storage, Databricks and cost")
     p.add_argument("--from", dest="from_day", metavar="DATE", help="first UTC day (default: 1st of this month)")
