@@ -35,6 +35,7 @@ bench: install  ## benchmarks (prints JSON lines with ratios against baselines m
 	$(BIN)/python -m benchmarks.quality_bench
 	$(BIN)/python -m benchmarks.quality_bench --source parquet --shuffled-keys
 	$(BIN)/python -m benchmarks.transform_bench
+	$(BIN)/python -m benchmarks.transform_bench --engine spark
 	$(BIN)/python -m benchmarks.state_bench
 	$(BIN)/python -m benchmarks.maintenance_bench
 	$(BIN)/python -m benchmarks.dashboard_bench

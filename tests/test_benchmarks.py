@@ -51,3 +51,9 @@ def test_the_sql_ingest_benchmarks_load_equal_tables_and_print_their_lines():
     report, _ = run_bench("sql_ingest_bench", "--source", "postgres", "--rows", "30000", "--partitions", "2")
     assert (report["source"], report["partitions"]) == ("postgres", 2)
     assert report["single_stream_s"] > 0 and report["partitioned_s"] > 0 and report["rss_partitioned_mb"] > 0
+
+
+def test_the_spark_transform_benchmark_matches_the_local_engines_rows():
+    report, _ = run_bench("transform_bench", "--engine", "spark", "--rows", "20000", "--parts", "2")
+    assert (report["bench"], report["engine"], report["rows"]) == ("transform", "spark", 20000)
+    assert report["out_rows"] > 0 and report["spark_s"] > 0 and report["duckdb_s"] > 0
