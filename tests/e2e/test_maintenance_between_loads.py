@@ -130,7 +130,7 @@ def _exists(identifier: str, stack) -> bool:
 
 def test_maintenance_between_every_two_loads_keeps_tables_equal_to_sources(stack):
     dags = ("retail__sales", "finance__orders", "finance__customers")
-    for round_ in range(1, 4):
+    for round_ in (1, 2):  # a load, maintenance, changed sources, a load, maintenance, then one more load
         if round_ > 1:
             change_sources(stack, round_)
         last_runs = {}
