@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config.test_errors import check, errors_of, the_error, write
 
+from config.test_errors import check, errors_of, the_error, write
 from tenantflow.config import load_tenant
 
 DROPS = """\

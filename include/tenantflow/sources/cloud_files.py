@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from tenantflow.isolation.guards import require_own_connection
+from tenantflow.isolation.guards import require_own_connection, require_own_location
 from tenantflow.sources.file_formats import SourceFileError
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class _CloudFilesHook(BaseHook):
 
     def list(self, pattern: str) -> list[str]:
         """Objects matching ``pattern`` as full URIs (the file identity of the load state), sorted."""
+        require_own_location(self.tenant_id, pattern)  # before the bucket is asked anything
         scheme, bucket, key_pattern = split_uri(pattern)
         who = f"connection {self.connection_id!r}"
         fs = self.fsspec

@@ -66,8 +66,10 @@ class FilesSourceHook(AwsBaseHook):
 
     def cloud_hook(self, pattern: str) -> _CloudFilesHook:
         """The gs:// / az:// hook on the same tenant connection (a google_cloud_platform or wasb one)."""
+        from tenantflow.isolation.guards import require_own_location
         from tenantflow.sources.cloud_files import cloud_files_hook
 
+        require_own_location(self.tenant_id, pattern)  # every read and listing: never another tenant's bucket
         if self._cloud_hook is None:  # one source, one store: built (and its connection read) once
             self._cloud_hook = cloud_files_hook(pattern, self.tenant_id, self.connection_id)
         return self._cloud_hook
