@@ -62,6 +62,7 @@ class _CloudFilesHook(BaseHook):
     conn_name_attr = "connection_id"
     conn_type = ""
     store = ""
+    container_word = "bucket"
 
     def __init__(self, *, tenant_id: str, connection_id: str | None, **kwargs: Any) -> None:
         if connection_id is None:
@@ -107,8 +108,6 @@ class _CloudFilesHook(BaseHook):
             raise CloudFilesError(f"cannot list {pattern!r} with {who}: {type(exc).__name__}: {exc}") from exc
         path_pattern = f"{bucket}/{key_pattern}"
         return sorted(f"{scheme}://{p}" for p in found if fnmatch.fnmatch(p, path_pattern) and not p.endswith("/"))
-
-    container_word = "bucket"
 
 
 class GCSFilesHook(_CloudFilesHook):
