@@ -213,3 +213,51 @@ def test_a_connection_of_the_wrong_type_says_which_type(gcs, monkeypatch):
     hook = FilesSourceHook(tenant_id="retail", connection_id="retail__wrong")
     with pytest.raises(CloudFilesError, match="has type 'aws'; GCS paths need a 'google_cloud_platform' connection"):
         hook.list(f"gs://{GCS_BUCKET}/sales/*.csv")
+
+
+KEYFILE = {"type": "service_account", "project_id": "acme", "client_email": "drops@acme.iam.gserviceaccount.com"}
+
+
+@pytest.mark.parametrize(("conn", "expected"), [
+    ({"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(KEYFILE), "project": "acme"}},
+     {"token": KEYFILE, "project": "acme"}),
+    ({"conn_type": "google_cloud_platform", "extra": {"extra__google_cloud_platform__key_path": "/keys/sa.json"}},
+     {"token": "/keys/sa.json"}),
+    ({"conn_type": "google_cloud_platform"}, {}),  # the workers' own Google credentials (metadata server, ADC)
+], ids=["keyfile_dict", "key_path (old prefixed extra)", "environment"])
+def test_gcs_credentials_come_from_the_connection(monkeypatch, conn, expected):
+    import gcsfs.core
+
+    made: list[dict] = []
+    monkeypatch.setattr(gcsfs.core, "GCSFileSystem", lambda **options: made.append(options) or object())
+    _connection(monkeypatch, "retail__gcs_creds", **conn)
+    hook = FilesSourceHook(tenant_id="retail", connection_id="retail__gcs_creds").cloud_hook("gs://acme-retail/x/*.csv")
+    assert hook.fsspec is not None
+    (options,) = made
+    assert {k: v for k, v in options.items() if k in ("token", "project")} == expected
+
+
+@pytest.mark.parametrize(("conn", "expected"), [
+    ({"conn_type": "wasb", "login": "acmeretail", "password": "k3y"}, {"account_name": "acmeretail",
+                                                                       "account_key": "k3y"}),
+    ({"conn_type": "wasb", "login": "acmeretail", "extra": {"sas_token": "sv=2026"}},
+     {"account_name": "acmeretail", "sas_token": "sv=2026"}),
+    ({"conn_type": "wasb", "login": "acmeretail"}, {"account_name": "acmeretail", "anon": False}),
+], ids=["account key", "sas token", "default credential"])
+def test_azure_credentials_come_from_the_connection(monkeypatch, conn, expected):
+    import adlfs
+
+    made: list[dict] = []
+    monkeypatch.setattr(adlfs, "AzureBlobFileSystem", lambda **options: made.append(options) or object())
+    _connection(monkeypatch, "retail__blob_creds", **conn)
+    hook = FilesSourceHook(tenant_id="retail", connection_id="retail__blob_creds").cloud_hook("az://retail/x/*.csv")
+    assert hook.fsspec is not None
+    (options,) = made
+    assert {k: v for k, v in options.items() if k != "skip_instance_cache"} == expected
+
+
+def test_an_azure_connection_without_an_account_says_what_to_set(monkeypatch):
+    _connection(monkeypatch, "retail__blob_empty", conn_type="wasb")
+    hook = FilesSourceHook(tenant_id="retail", connection_id="retail__blob_empty")
+    with pytest.raises(CloudFilesError, match="names no storage account: set its login"):
+        hook.list("az://retail/x/*.csv")
