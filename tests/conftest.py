@@ -124,3 +124,21 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint():
+    """One in-memory GCS emulator for the session (gs:// files sources); tests use their own buckets."""
+    from cloud_emulators import gcs_emulator
+
+    with gcs_emulator() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint():
+    """One azurite (Azure Blob) for the session, installed from npm on first use; fails if it cannot run."""
+    from cloud_emulators import azurite
+
+    with azurite() as endpoint:
+        yield endpoint

@@ -209,14 +209,24 @@ class SqlSource(Model):
 
 
 
+FILES_SOURCE_SCHEMES = ("s3", "gs", "az", "abfs")
+# gs:// and az:// have no environment chain of ours: a tenant always names its connection (and its type)
+CLOUD_CONNECTION_TYPES = {"gs": "google_cloud_platform", "az": "wasb", "abfs": "wasb"}
+
+
 class FilesSource(Model):
     kind: Literal["files"]
     path: str = Field(
         min_length=1,
-        description="Local path (relative to TENANTFLOW_HOME) or s3:// URI; glob patterns allowed.",
+        description="Local path (relative to TENANTFLOW_HOME), s3://, gs://, az:// or abfs:// URI; glob patterns "
+        "allowed.",
     )
     format: Literal["csv", "json", "parquet", "avro"]
-    connection_id: str | None = Field(default=None, description="AWS connection for s3:// paths.")
+    connection_id: str | None = Field(
+        default=None,
+        description="The tenant's connection: aws for s3:// (optional: else the environment's chain), "
+        "google_cloud_platform for gs://, wasb for az:// / abfs:// (required for both).",
+    )
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
     csv_header: bool = Field(default=True, description="CSV: the first line names the columns (else col_1, col_2…).")
     encoding: str = Field(default="utf-8", description="CSV: text encoding of the files, e.g. latin-1, utf-16.")
@@ -248,6 +258,30 @@ class FilesSource(Model):
         except LookupError:
             raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, latin-1, utf-16, cp1252") from None
         return value
+
+    @field_validator("path")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            return value
+        if scheme not in FILES_SOURCE_SCHEMES:
+            raise ValueError(f"path {value!r}: unsupported scheme {scheme + '://'!r}; use a local path or one of "
+                             f"{', '.join(s + '://' for s in FILES_SOURCE_SCHEMES)}")
+        bucket, _, key = rest.partition("/")
+        if not bucket or not key:
+            what = "container" if scheme in ("az", "abfs") else "bucket"
+            raise ValueError(f"path {value!r} needs a {what} and an object pattern, e.g. "
+                             f"{scheme}://acme-<tenant>-drops/sales/*.csv")
+        return value
+
+    @model_validator(mode="after")
+    def _cloud_paths_need_a_connection(self) -> FilesSource:
+        scheme = self.path.partition("://")[0]
+        if scheme in CLOUD_CONNECTION_TYPES and self.connection_id is None:
+            raise ValueError(f"path {self.path!r} is read through the tenant's own {CLOUD_CONNECTION_TYPES[scheme]} "
+                             "connection: set source.connection_id to '<tenant>__<name>'")
+        return self
 
     @model_validator(mode="after")
     def _options_match_format(self) -> FilesSource:

@@ -23,14 +23,23 @@ class Violation:
 
 
 _GLOB = re.compile(r"[*?\[\]{}]")
+# buckets (s3, gs) and Azure containers: named by the same rule, the tenant's storage is the one it names
+OBJECT_STORE_SCHEMES = ("s3", "gs", "az", "abfs")
 
 
 def _segments(location: str) -> tuple[str, list[str]]:
-    """(bucket or '', path segments) of an s3:// URI or a local path."""
-    if location.startswith("s3://"):
-        bucket, _, key = location.removeprefix("s3://").partition("/")
+    """(bucket or '', path segments) of an s3://, gs://, az:// or abfs:// URI (the container is the bucket)
+    or a local path."""
+    scheme, sep, rest = location.partition("://")
+    if sep and scheme in OBJECT_STORE_SCHEMES:
+        bucket, _, key = rest.partition("/")
         return bucket.lower(), [s for s in key.split("/") if s]
     return "", [s for s in re.split(r"[/\\]+", location) if s]
+
+
+def _scheme(location: str) -> str:
+    scheme, sep, _ = location.partition("://")
+    return scheme if sep and scheme in OBJECT_STORE_SCHEMES else "s3"
 
 
 def _runs(name: str) -> set[str]:
@@ -52,10 +61,11 @@ def location_owner_violation(
     """Check a landing location (``kind='landing'``) or a file source path (``kind='source'``)."""
     bucket, segments = _segments(location)
     example = (f"s3://acme-{tenant_id.replace('_', '-')}-landing/raw or landing/{tenant_id}" if kind == "landing"
-               else f"sources/{tenant_id}/<dataset>/*.csv or s3://acme-{tenant_id.replace('_', '-')}-drop/...")
+               else f"sources/{tenant_id}/<dataset>/*.csv or {_scheme(location)}://acme-{tenant_id.replace('_', '-')}"
+               "-drop/...")
     if ".." in segments:
         return Violation(field, f"{location!r} must not contain '..'", f"use e.g. {example}")
-    if not bucket and not location.startswith("s3://") and (location.startswith(("/", "\\")) or ":" in location):
+    if not bucket and "://" not in location and (location.startswith(("/", "\\")) or ":" in location):
         return Violation(field, f"absolute local path {location!r} is not allowed",
                          f"use a path relative to TENANTFLOW_HOME, e.g. {example}")
     if bucket and _GLOB.search(bucket):

@@ -1,7 +1,8 @@
 """Does a connection answer? One probe per purpose, each through the hook the pipelines use.
 
 Each probe is cheap and bounded: SELECT 1 with a connect timeout, an HTTP HEAD (GET when HEAD is not
-allowed), a GraphQL ``{ __typename }`` POST, an S3 HeadBucket + one ListObjectsV2 page, one Databricks
+allowed), a GraphQL ``{ __typename }`` POST, an S3 HeadBucket + one ListObjectsV2 page (gs:// / az://:
+the bucket or container exists and its prefix is listed), one Databricks
 jobs/list GET filtered to a name no job has, and reading the PII key (never shown).
 """
 
@@ -26,7 +27,9 @@ CONNECTION_KINDS: dict[str, str] = {
     "http": "the API's base URL as host (+ schema http/https, port) and its auth (extra auth_type)",
     "graphql": "the API's base URL as host (+ schema http/https, port) and its auth (extra auth_type), as for "
                "http sources",
-    "files": "type aws: keys or role_arn, extra region_name and endpoint_url when not AWS",
+    "files": "s3://: type aws: keys or role_arn, extra region_name and endpoint_url when not AWS; gs://: type "
+             "google_cloud_platform, extra keyfile_dict or key_path; az:// / abfs://: type wasb, login = storage "
+             "account, password = account key (or extra connection_string)",
     "cdc": "type postgres: host, port, schema = database, a login with the REPLICATION attribute, password",
     "queue": "rabbitmq: type amqp, host, port, login, password, vhost as schema; sqs/kinesis: type aws, keys or "
              "role_arn, extra region_name (and endpoint_url when not AWS)",
@@ -231,7 +234,35 @@ def probe_files(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Pr
     if need.location.startswith("s3://"):
         who = f"connection `{need.connection_id}`" if need.connection_id else "the environment's AWS credentials"
         return _probe_s3_files(hook.conn, need.location, who)
+    from tenantflow.sources.cloud_files import cloud_scheme
+
+    if cloud_scheme(need.location):
+        return _probe_cloud_files(hook, need.location, f"connection `{need.connection_id}`")
     return _probe_local_files(need.location)
+
+
+def _probe_cloud_files(hook: Any, pattern: str, who: str) -> Probe:
+    """gs:// / az://: the bucket (container) exists, its prefix is listable, how many objects match."""
+    from tenantflow.isolation.guards import TenantIsolationError
+    from tenantflow.sources.cloud_files import CloudFilesError, split_uri
+
+    scheme, bucket, key_pattern = split_uri(pattern)
+    where = f"{scheme}://{bucket}/{_static_prefix(key_pattern).rpartition('/')[0]}".rstrip("/") + "/"
+    try:
+        matching = hook.cloud_hook(pattern).list(pattern)
+    except TenantIsolationError as exc:
+        return Probe(Status.FAIL, str(exc), "read a bucket or container of the tenant's own")
+    except CloudFilesError as exc:
+        if "does not exist" in str(exc):
+            return Probe(Status.FAIL, str(exc).partition(";")[0],
+                         "create it, or fix source.path (or the connection's endpoint_url / account)")
+        return Probe(Status.FAIL, str(exc), f"check {who} (credentials, endpoint_url) and source.path")
+    except Exception as exc:  # noqa: BLE001 - a connection that cannot be read, an auth library's error
+        return Probe(Status.FAIL, f"{where}: {error_text(exc)}", f"check {who} and source.path")
+    if not matching:
+        return Probe(Status.WARN, f"{where} is listable, but no object matches {pattern} yet",
+                     "a run fails with 'no files match' until a file is delivered there")
+    return Probe(Status.OK, f"{where} is listable, {len(matching)} object(s) match")
 
 
 def _probe_local_files(pattern: str) -> Probe:

@@ -1,4 +1,5 @@
-"""File sources: local paths or s3:// URIs with glob patterns, read through the tenant's AWS connection.
+"""File sources: local paths, s3:// URIs (the tenant's AWS connection) or gs:// / az:// / abfs:// URIs
+(``cloud_files``: the tenant's GCP or Azure connection), with glob patterns.
 
 ``FilesSourceHook`` is an ``AwsBaseHook`` on the tenant's own ``aws`` connection, so everything that
 connection type offers works for a tenant's bucket: access keys, ``role_arn`` (STS assume-role),
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyarrow import fs as pafs
 
+    from tenantflow.sources.cloud_files import _CloudFilesHook
+
 log = logging.getLogger(__name__)
 
 __all__ = ["FilesSourceHook", "SourceFileError", "list_files", "matching_files", "read_file", "read_files"]
@@ -47,6 +50,7 @@ class FilesSourceHook(AwsBaseHook):
         super().__init__(aws_conn_id=connection_id, client_type="s3", **kwargs)
         self.tenant_id = tenant_id
         self.connection_id = connection_id
+        self._cloud_hook: _CloudFilesHook | None = None
 
     @cached_property
     def s3_options(self) -> dict[str, Any]:
@@ -60,15 +64,36 @@ class FilesSourceHook(AwsBaseHook):
 
         return pafs.S3FileSystem(**self.s3_options)
 
+    def cloud_hook(self, pattern: str) -> _CloudFilesHook:
+        """The gs:// / az:// hook on the same tenant connection (a google_cloud_platform or wasb one)."""
+        from tenantflow.isolation.guards import require_own_location
+        from tenantflow.sources.cloud_files import cloud_files_hook
+
+        require_own_location(self.tenant_id, pattern)  # every read and listing: never another tenant's bucket
+        if self._cloud_hook is None:  # one source, one store: built (and its connection read) once
+            self._cloud_hook = cloud_files_hook(pattern, self.tenant_id, self.connection_id)
+        return self._cloud_hook
+
     def _s3_for(self, pattern: str) -> pafs.FileSystem | None:
+        from tenantflow.sources.cloud_files import cloud_scheme
+
+        if cloud_scheme(pattern):
+            return self.cloud_hook(pattern).pyarrow_filesystem()
         return self.s3_filesystem() if pattern.startswith("s3://") else None
 
     def list(self, pattern: str) -> list[str]:
+        from tenantflow.sources.cloud_files import cloud_scheme
+
+        if cloud_scheme(pattern):
+            if not (files := self.cloud_hook(pattern).list(pattern)):
+                raise SourceFileError(f"no files match {pattern!r}; check source.path")
+            return files
         return matching_files(pattern, self._s3_for(pattern))
 
     def read(
         self, pattern: str, source: FilesSource, files: list[str] | None = None, bad_rows: BadRows | None = None
     ) -> Iterator[pa.Table]:
+        files = self.list(pattern) if files is None else files
         yield from read_files(pattern, source, self._s3_for(pattern), files, bad_rows)
 
     def extract(self, request: ExtractRequest) -> SourceRead:
@@ -96,10 +121,11 @@ def _filesystem(uri: str, s3: pafs.FileSystem | None) -> tuple[pafs.FileSystem, 
 
     from pyarrow import fs as pafs
 
-    if uri.startswith("s3://"):
+    scheme, sep, rest = uri.partition("://")
+    if sep:  # s3://, gs://, az://, abfs://: the filesystem of the tenant's connection, paths without the scheme
         if s3 is None:
-            raise ValueError(f"{uri}: s3:// sources are read through FilesSourceHook (the tenant's AWS connection)")
-        return s3, uri.removeprefix("s3://")
+            raise ValueError(f"{uri}: {scheme}:// sources are read through FilesSourceHook (the tenant's connection)")
+        return s3, rest
     return pafs.LocalFileSystem(), os.path.abspath(uri)
 
 
