@@ -1,14 +1,16 @@
 """SQL ingest benchmarks beyond PostgreSQL's single stream: MySQL/MariaDB and SQLite against ConnectorX's raw read,
 and a partitioned PostgreSQL read against the single stream.
 
-    python -m benchmarks.sql_ingest_bench --source mysql    [--rows 1000000]
-    python -m benchmarks.sql_ingest_bench --source sqlite   [--rows 1000000]
+    python -m benchmarks.sql_ingest_bench --source mysql    [--rows 1000000] [--no-rss]
+    python -m benchmarks.sql_ingest_bench --source sqlite   [--rows 1000000] [--no-rss]
     python -m benchmarks.sql_ingest_bench --source postgres --partitions 4 [--rows 10000000]
 
 mysql / sqlite: an ``orders`` table of ``rows`` rows made in this machine's MariaDB (127.0.0.1:3306) or in a
 SQLite file, then in the same run ``connectorx_raw_s`` — ConnectorX -> one Arrow table -> one pyiceberg append,
 no framework — and ``ours_s`` — tenantflow's ExtractOperator, LandOperator and IcebergLoadOperator in process.
-Both tables are compared (rows, sum of amounts). Target ``ratio_vs_raw`` <= 1.3.
+Both tables are compared (rows, sum of amounts). Target ``ratio_vs_raw`` <= 1.3. Then the peak RSS of a fresh
+process running tenantflow's path over 1M and over 5M rows (``rss_ratio_5m_vs_1m``, target <= 1.2: the reads
+stream in batches, so memory does not grow with the table; ``--no-rss`` skips it).
 
 postgres: ``rows`` rows in a database of this machine's PostgreSQL; tenantflow's extract -> land -> load with
 one stream and with ``partitions`` parallel reads on ``order_id``, each in a fresh process whose peak RSS is
@@ -156,7 +158,7 @@ def compare(catalog: Any, rows: int) -> None:
                          f"(sum {total[1]}), source {rows} rows")
 
 
-def against_connectorx(source: str, rows: int) -> dict[str, Any]:
+def against_connectorx(source: str, rows: int, rss: bool = True) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"tenantflow-{source}-bench-"))
     os.environ.setdefault("AIRFLOW_HOME", str(root / "airflow"))
     name, connection = make_mysql(rows) if source == "mysql" else make_sqlite(rows, root)
@@ -168,13 +170,44 @@ def against_connectorx(source: str, rows: int) -> dict[str, Any]:
         ours_s = ours(root)
         log.info("ours (extract -> land -> load operators): %.2f s", ours_s)
         compare(catalog, rows)
+        memory: dict[str, Any] = {}
+        if rss:
+            memory = {"rss_1m_mb": round(peak_rss_mb(source, 1_000_000), 1),
+                      "rss_5m_mb": round(peak_rss_mb(source, 5_000_000), 1)}
+            memory["rss_ratio_5m_vs_1m"] = round(memory["rss_5m_mb"] / memory["rss_1m_mb"], 2)
+            log.info("peak RSS: %s", memory)
         return {"bench": "ingest", "source": source, "rows": rows, "ours_s": round(ours_s, 3),
-                "connectorx_raw_s": round(raw_s, 3), "ratio_vs_raw": round(ours_s / raw_s, 2),
-                "target": {"ratio_vs_raw": 1.3}, "pass": ours_s / raw_s <= 1.3}
+                "connectorx_raw_s": round(raw_s, 3), "ratio_vs_raw": round(ours_s / raw_s, 2), **memory,
+                "target": {"ratio_vs_raw": 1.3, "rss_ratio_5m_vs_1m": 1.2},
+                "pass": ours_s / raw_s <= 1.3 and memory.get("rss_ratio_5m_vs_1m", 1.0) <= 1.2}
     finally:
         if source == "mysql":
             drop_mysql(name)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def rss_child(source: str, rows: int) -> int:
+    """Peak RSS of this fresh process running tenantflow's path over a new ``rows``-row source."""
+    import resource
+
+    root = Path(tempfile.mkdtemp(prefix=f"tenantflow-{source}-rss-"))
+    os.environ.setdefault("AIRFLOW_HOME", str(root / "airflow"))
+    name, connection = make_mysql(rows) if source == "mysql" else make_sqlite(rows, root)
+    os.environ["AIRFLOW_CONN_BENCH__SRC"] = json.dumps(connection)
+    try:
+        ours(root)
+        print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))  # noqa: T201
+        return 0
+    finally:
+        if source == "mysql":
+            drop_mysql(name)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def peak_rss_mb(source: str, rows: int) -> float:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.sql_ingest_bench", "--rss-child", "--source", source,
+                          "--rows", str(rows)], check=True, capture_output=True, text=True, timeout=3600)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["rss_mb"])
 
 
 def child(partitions: int) -> int:
@@ -216,8 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("mysql", "sqlite", "postgres"), default="mysql")
     parser.add_argument("--rows", type=int)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--no-rss", action="store_true", help="mysql/sqlite: skip the 1M/5M peak-RSS runs")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rss_child:
+        logging.disable(logging.CRITICAL)
+        return rss_child(args.source, args.rows)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("tenantflow").setLevel(logging.WARNING)
     if args.child is not None:
@@ -225,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.source == "postgres":
         result = partitioned_postgres(args.rows or 10_000_000, args.partitions)
     else:
-        result = against_connectorx(args.source, args.rows or 1_000_000)
+        result = against_connectorx(args.source, args.rows or 1_000_000, rss=not args.no_rss)
     emit(f"ingest_{args.source}", result)
     return 0
 
