@@ -15,11 +15,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-from tenantflow.isolation.guards import require_own_connection
 from tenantflow.sources.bad_rows import BadRows
 from tenantflow.sources.queue_decode import Message, decode_messages
+from tenantflow.sources.tenant_aws import TenantAwsHook
 from tenantflow.streams.reader import MicroBatch, StreamLag
 
 if TYPE_CHECKING:
@@ -31,26 +29,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class KinesisSourceHook(AwsBaseHook):
+class KinesisSourceHook(TenantAwsHook):
     """A tenant's Kinesis data streams (client type ``kinesis``) on the connection ``<tenant>__<name>``."""
 
     hook_name = "tenantflow Kinesis source"
 
-    def __init__(self, *, tenant_id: str, connection_id: str, **kwargs: Any) -> None:
-        require_own_connection(tenant_id, connection_id)  # before anything reads the connection
-        super().__init__(aws_conn_id=connection_id, client_type="kinesis", **kwargs)
-        self.tenant_id = tenant_id
-        self.connection_id = connection_id
-
+    service = "kinesis"
 
     def describe(self, stream: str, timeout: float) -> str:
         """The stream exists and this identity may describe it (its status and open shards)."""
-        from botocore.config import Config
-
         from tenantflow.sources.errors import SourceQueryError
 
-        client = self.get_client_type(config=Config(connect_timeout=timeout, read_timeout=timeout,
-                                                    retries={"max_attempts": 1}))
+        client = self.probe_client(timeout)
         try:
             summary = client.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
         except client.exceptions.ClientError as exc:

@@ -14,12 +14,10 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-from tenantflow.isolation.guards import require_own_connection
 from tenantflow.sources.bad_rows import BadRows
 from tenantflow.sources.queue_decode import Message, decode_messages
 from tenantflow.sources.queue_dedup import DedupWindow, message_key
+from tenantflow.sources.tenant_aws import TenantAwsHook
 from tenantflow.streams.reader import MicroBatch, StreamLag
 
 if TYPE_CHECKING:
@@ -31,26 +29,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class SQSSourceHook(AwsBaseHook):
+class SQSSourceHook(TenantAwsHook):
     """A tenant's SQS queues (client type ``sqs``) on the connection ``<tenant>__<name>``."""
 
     hook_name = "tenantflow SQS source"
 
-    def __init__(self, *, tenant_id: str, connection_id: str, **kwargs: Any) -> None:
-        require_own_connection(tenant_id, connection_id)  # before anything reads the connection
-        super().__init__(aws_conn_id=connection_id, client_type="sqs", **kwargs)
-        self.tenant_id = tenant_id
-        self.connection_id = connection_id
-
+    service = "sqs"
 
     def describe(self, queue: str, timeout: float) -> str:
         """The queue (a name, or a queue URL) exists and this identity may read its attributes."""
-        from botocore.config import Config
-
         from tenantflow.sources.errors import SourceQueryError
 
-        client = self.get_client_type(config=Config(connect_timeout=timeout, read_timeout=timeout,
-                                                    retries={"max_attempts": 1}))
+        client = self.probe_client(timeout)
         try:
             url = queue if "://" in queue else client.get_queue_url(QueueName=queue)["QueueUrl"]
             attributes = client.get_queue_attributes(
