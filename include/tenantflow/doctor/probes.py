@@ -159,6 +159,23 @@ def _without_userinfo(url: str) -> str:
         if parts.hostname else url
 
 
+def _unreachable(shown: str, conn_id: str | None, exc: Exception) -> Probe:
+    return Probe(Status.FAIL, f"{shown}: no answer: {error_text(exc)}",
+                 f"check host, schema and port of `{conn_id}`; the API must be reachable from the workers")
+
+
+def _refused_or_failing(shown: str, conn_id: str | None, code: int) -> Probe | None:
+    """The FAIL of an HTTP API that refused the credentials or failed itself; None when it answered."""
+    if code in (401, 403):
+        return Probe(Status.FAIL, f"{shown}: credentials refused (HTTP {code})",
+                     f"check the token or login/password of `{conn_id}` (extra auth_type: bearer, basic, api_key "
+                     "or none)")
+    if code >= 500:
+        return Probe(Status.FAIL, f"{shown}: server error (HTTP {code})",
+                     "the API answers but fails: check the service, then run the doctor again")
+    return None
+
+
 def probe_http(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Probe:
     import httpx
 
@@ -170,16 +187,10 @@ def probe_http(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Pro
             if response.status_code in (405, 501):  # HEAD not allowed here: a GET of the base URL instead
                 response = client.get(base_url)
     except httpx.HTTPError as exc:
-        return Probe(Status.FAIL, f"{shown}: no answer: {error_text(exc)}",
-                     f"check host, schema and port of `{conn_id}`; the API must be reachable from the workers")
+        return _unreachable(shown, conn_id, exc)
     code = response.status_code
-    if code in (401, 403):
-        return Probe(Status.FAIL, f"{shown}: credentials refused (HTTP {code})",
-                     f"check the token or login/password of `{conn_id}` (extra auth_type: bearer, basic, api_key "
-                     "or none)")
-    if code >= 500:
-        return Probe(Status.FAIL, f"{shown}: server error (HTTP {code})",
-                     "the API answers but fails: check the service, then run the doctor again")
+    if (failed := _refused_or_failing(shown, conn_id, code)) is not None:
+        return failed
     return Probe(Status.OK, f"{shown} answers HTTP {code}")
 
 
@@ -197,16 +208,10 @@ def probe_graphql(hook: Any, need: Need, timeout: float, redactor: Redactor) -> 
         with httpx.Client(headers=auth.headers, auth=auth.basic, timeout=timeout, follow_redirects=True) as client:
             response = client.post(url, json={"query": "{ __typename }"})
     except httpx.HTTPError as exc:
-        return Probe(Status.FAIL, f"{shown}: no answer: {error_text(exc)}",
-                     f"check host, schema and port of `{conn_id}`; the API must be reachable from the workers")
+        return _unreachable(shown, conn_id, exc)
     code = response.status_code
-    if code in (401, 403):
-        return Probe(Status.FAIL, f"{shown}: credentials refused (HTTP {code})",
-                     f"check the token or login/password of `{conn_id}` (extra auth_type: bearer, basic, api_key "
-                     "or none)")
-    if code >= 500:
-        return Probe(Status.FAIL, f"{shown}: server error (HTTP {code})",
-                     "the API answers but fails: check the service, then run the doctor again")
+    if (failed := _refused_or_failing(shown, conn_id, code)) is not None:
+        return failed
     try:
         body = response.json()
     except ValueError:
