@@ -352,6 +352,33 @@ def test_landing_naming_no_tenant(root: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("landing", ["gs://acme-finance-landing/raw", "az://finance-landing/raw",
+                                     "abfs://finance-landing/raw"])
+def test_landing_on_gcs_or_azure_is_valid(root: Path, landing: str) -> None:
+    replace(root, "finance/tenant.yaml", "landing: landing/finance", f"landing: {landing}")
+    assert load_tenant(root, "finance").tenant.storage.landing == landing
+
+
+@pytest.mark.parametrize(("landing", "message", "hint"), [
+    ("gs://acme-landing/raw", "is not a bucket of tenant 'finance'", "gs://acme-finance-landing/raw"),
+    ("az://retail-landing/raw", "points at tenant 'retail'", "tenant 'finance'"),
+    ("ftp://acme-finance/raw", "must be an s3://, gs://, az:// or abfs:// URI or a local path", None),
+    ("gs://", "landing gs:// URI needs a bucket", None),
+])
+def test_landing_on_gcs_or_azure_names_the_tenant(root: Path, landing: str, message: str, hint: str | None) -> None:
+    path = replace(root, "finance/tenant.yaml", "landing: landing/finance", f"landing: {landing}")
+    line, column = position(path, "landing:")
+    check(the_error(root), path, line, column, "storage.landing", message, hint=hint)
+
+
+def test_a_kms_key_needs_an_s3_landing(root: Path) -> None:
+    path = replace(root, "finance/tenant.yaml", "landing: landing/finance",
+                   "landing: gs://acme-finance-landing/raw\n  kms_key_id: alias/finance")
+    error = the_error(root)
+    assert (error.file, error.field) == (path, "storage")
+    assert "kms_key_id applies to an s3:// landing only" in error.message and "CMEK" in error.message
+
+
 def test_landing_in_another_tenants_bucket_under_own_prefix(root: Path) -> None:
     path = replace(
         root, "finance/tenant.yaml", "landing: landing/finance", "landing: s3://acme-retail-landing/finance"

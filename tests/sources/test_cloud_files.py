@@ -253,7 +253,7 @@ def test_azure_credentials_come_from_the_connection(monkeypatch, conn, expected)
     hook = FilesSourceHook(tenant_id="retail", connection_id="retail__blob_creds").cloud_hook("az://retail/x/*.csv")
     assert hook.fsspec is not None
     (options,) = made
-    assert {k: v for k, v in options.items() if k != "skip_instance_cache"} == expected
+    assert {k: v for k, v in options.items() if k not in ("skip_instance_cache", "use_listings_cache")} == expected
 
 
 def test_an_azure_connection_without_an_account_says_what_to_set(monkeypatch):

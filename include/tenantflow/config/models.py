@@ -76,13 +76,19 @@ class Quotas(Model):
     )
 
 
+# where raw batches may land: S3 (pyarrow), GCS and Azure Blob (fsspec), or a local path
+LANDING_SCHEMES = ("s3", "gs", "az", "abfs")
+
+
 class Storage(Model):
     landing: str = Field(
         min_length=1,
-        description="Raw landing location: s3://bucket/prefix or a local path (relative to TENANTFLOW_HOME).",
+        description="Raw landing location: s3://, gs:// or az:// (abfs://) bucket/prefix, or a local path "
+        "(relative to TENANTFLOW_HOME). The bucket or container names the tenant.",
     )
     kms_key_id: str | None = Field(
-        default=None, description="KMS key id/ARN: every object landed on s3 is written with SSE-KMS under it."
+        default=None, description="KMS key id/ARN: every object landed on s3 is written with SSE-KMS under it "
+        "(s3:// landing only; GCS and Azure use the bucket's or account's own encryption keys)."
     )
     retention_days: int | None = Field(
         default=None, ge=1, le=3650,
@@ -93,11 +99,19 @@ class Storage(Model):
     @field_validator("landing")
     @classmethod
     def _landing_scheme(cls, value: str) -> str:
-        if "://" in value and not value.startswith("s3://"):
-            raise ValueError(f"landing {value!r} must be an s3:// URI or a local path")
-        if value.startswith("s3://") and len(value) <= len("s3://"):
-            raise ValueError("landing s3:// URI needs a bucket, e.g. s3://acme-finance-landing/raw")
+        scheme, sep, rest = value.partition("://")
+        if sep and scheme not in LANDING_SCHEMES:
+            raise ValueError(f"landing {value!r} must be an s3://, gs://, az:// or abfs:// URI or a local path")
+        if sep and not rest.partition("/")[0]:
+            raise ValueError(f"landing {scheme}:// URI needs a bucket, e.g. {scheme}://acme-finance-landing/raw")
         return value
+
+    @model_validator(mode="after")
+    def _kms_on_s3(self) -> Storage:
+        if self.kms_key_id and not self.landing.startswith("s3://"):
+            raise ValueError(f"kms_key_id applies to an s3:// landing only, not {self.landing!r}: remove it and set "
+                             "the bucket's default key (GCS CMEK, Azure customer-managed key) instead")
+        return self
 
 
 class CatalogRef(Model):

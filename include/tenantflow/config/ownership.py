@@ -60,9 +60,9 @@ def location_owner_violation(
 ) -> Violation | None:
     """Check a landing location (``kind='landing'``) or a file source path (``kind='source'``)."""
     bucket, segments = _segments(location)
-    example = (f"s3://acme-{tenant_id.replace('_', '-')}-landing/raw or landing/{tenant_id}" if kind == "landing"
-               else f"sources/{tenant_id}/<dataset>/*.csv or {_scheme(location)}://acme-{tenant_id.replace('_', '-')}"
-               "-drop/...")
+    store = f"{_scheme(location)}://acme-{tenant_id.replace('_', '-')}"
+    example = (f"{store}-landing/raw or landing/{tenant_id}" if kind == "landing"
+               else f"sources/{tenant_id}/<dataset>/*.csv or {store}-drop/...")
     if ".." in segments:
         return Violation(field, f"{location!r} must not contain '..'", f"use e.g. {example}")
     if not bucket and "://" not in location and (location.startswith(("/", "\\")) or ":" in location):

@@ -133,7 +133,7 @@ def connection_check(tenant_id: str, need: Need, timeout: float, redactor: Redac
 
 def landing_check(bundle: TenantBundle, home: str) -> CheckResult:
     """Write and delete a probe object where the tenant's batches land (with the tenant's KMS key on S3)."""
-    from tenantflow.landing.storage import join, make_dirs, remove_dir, remove_file, write_bytes
+    from tenantflow.landing.storage import in_object_store, join, make_dirs, remove_dir, remove_file, write_bytes
 
     landing = resolve_local(bundle.tenant.storage.landing, Path(home))
     folder = join(landing, "_tenantflow_doctor")
@@ -143,7 +143,7 @@ def landing_check(bundle: TenantBundle, home: str) -> CheckResult:
         make_dirs(folder)
         write_bytes(probe, b"tenantflow doctor probe: safe to delete\n", kms_key_id)
         remove_file(probe)
-        if not landing.startswith("s3://"):
+        if not in_object_store(landing):
             remove_dir(folder)
     except Exception as exc:  # noqa: BLE001 - any storage error is the answer
         return CheckResult(Status.FAIL, "landing", landing, f"cannot write and delete a probe object: "
@@ -153,6 +153,15 @@ def landing_check(bundle: TenantBundle, home: str) -> CheckResult:
 
 
 def _landing_hint(landing: str, kms_key_id: str | None) -> str:
+    from tenantflow.object_stores import cloud_scheme
+
+    if scheme := cloud_scheme(landing):
+        from tenantflow.landing.cloud import landing_conn_id
+
+        store, role = (("bucket", "roles/storage.objectUser") if scheme == "gs"
+                       else ("container", "Storage Blob Data Contributor"))
+        return (f"the {store} must exist and the landing identity (connection `{landing_conn_id(scheme)}`, else "
+                f"the environment's credentials) needs {role} on it, to write and delete under {landing}")
     if not landing.startswith("s3://"):
         return f"create {landing} and make it writable by the user Airflow's workers run as (storage.landing)"
     from tenantflow.landing.storage import LANDING_AWS_CONN_ID

@@ -239,7 +239,7 @@ def probe_files(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Pr
     if need.location.startswith("s3://"):
         who = f"connection `{need.connection_id}`" if need.connection_id else "the environment's AWS credentials"
         return _probe_s3_files(hook.conn, need.location, who)
-    from tenantflow.sources.cloud_files import cloud_scheme
+    from tenantflow.object_stores import cloud_scheme
 
     if cloud_scheme(need.location):
         return _probe_cloud_files(hook, need.location, f"connection `{need.connection_id}`")
@@ -249,7 +249,8 @@ def probe_files(hook: Any, need: Need, timeout: float, redactor: Redactor) -> Pr
 def _probe_cloud_files(hook: Any, pattern: str, who: str) -> Probe:
     """gs:// / az://: the bucket (container) exists, its prefix is listable, how many objects match."""
     from tenantflow.isolation.guards import TenantIsolationError
-    from tenantflow.sources.cloud_files import CloudFilesError, split_uri
+    from tenantflow.object_stores import split_uri
+    from tenantflow.sources.cloud_files import CloudFilesError
 
     scheme, bucket, key_pattern = split_uri(pattern)
     where = f"{scheme}://{bucket}/{_static_prefix(key_pattern).rpartition('/')[0]}".rstrip("/") + "/"

@@ -1,10 +1,12 @@
-"""Filesystem access for landing locations (local paths and s3:// URIs) via pyarrow.fs.
+"""Filesystem access for landing locations (local paths, s3://, gs://, az:// and abfs:// URIs) via pyarrow.fs.
 
 S3 credentials, region and endpoint come from the landing store's AWS hook (``landing.s3``, on the
 connection ``aws_conn_id``, default ``LANDING_AWS_CONN_ID``; the environment's credential chain when
 that connection does not exist). Objects are written through pyarrow, except on S3 with a tenant KMS
 key: pyarrow's S3 filesystem cannot ask for SSE-KMS, so those writes (and the copies a move makes) go
 through boto3 with ``ServerSideEncryption=aws:kms`` and the tenant's key id on every request.
+GCS and Azure Blob locations go through fsspec (gcsfs, adlfs) with the platform's landing connection
+for that store (``landing.cloud``); they use the bucket's or account's own encryption (no per-object key).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from tenantflow.object_stores import cloud_scheme
 from tenantflow.settings import job_environment
 
 if TYPE_CHECKING:
@@ -30,7 +33,10 @@ def _s3_hook(aws_conn_id: str | None) -> Any:
 def filesystem(
     uri: str, s3_options: dict[str, Any] | None = None, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID
 ) -> tuple[pafs.FileSystem, str]:
-    """(filesystem, path inside it) for a local path or an s3:// URI.
+    """(filesystem, path inside it) for a local path or an s3://, gs://, az:// or abfs:// URI.
+
+    Inside an object store the path is ``bucket/key`` (``container/key`` on Azure): ``uri_in(uri, path)``
+    turns a listed path back into a URI.
 
     On S3 with the landing store's identity (the hook on ``aws_conn_id``), unless ``s3_options`` gives
     another one (e.g. an Iceberg table's FileIO properties): those are used as given, with region and
@@ -44,7 +50,22 @@ def filesystem(
         else:
             options = {**_s3_defaults_from_env(), **s3_options}
         return pafs.S3FileSystem(**options), uri.removeprefix("s3://")
+    if scheme := cloud_scheme(uri):
+        from tenantflow.landing.cloud import landing_cloud_filesystem
+
+        return landing_cloud_filesystem(scheme), uri.removeprefix(f"{scheme}://")
     return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def in_object_store(uri: str) -> bool:
+    """True for s3://, gs://, az:// and abfs:// locations (no directories: keys need no parents)."""
+    return uri.startswith("s3://") or cloud_scheme(uri) is not None
+
+
+def uri_in(location: str, path: str) -> str:
+    """The URI of ``path`` (as ``filesystem(location)`` lists it) in the store of ``location``."""
+    scheme, sep, _ = location.partition("://")
+    return f"{scheme}://{path}" if sep and in_object_store(location) else path
 
 
 def _s3_defaults_from_env() -> dict[str, Any]:
@@ -57,8 +78,8 @@ def _s3_defaults_from_env() -> dict[str, Any]:
 
 
 def make_dirs(uri: str) -> None:
-    """Create a local folder; on S3 nothing (no directory marker objects: keys need no parents)."""
-    if not uri.startswith("s3://"):
+    """Create a local folder; in an object store nothing (no directory marker objects: keys need no parents)."""
+    if not in_object_store(uri):
         fs, path = filesystem(uri)
         fs.create_dir(path, recursive=True)
 
@@ -126,4 +147,11 @@ def move(
         client.delete_object(Bucket=src_bucket, Key=src_key)
         return
     fs, src_path = filesystem(src, aws_conn_id=aws_conn_id)
-    fs.move(src_path, filesystem(dst, aws_conn_id=aws_conn_id)[1])
+    dst_path = filesystem(dst, aws_conn_id=aws_conn_id)[1]
+    if cloud_scheme(src) == "gs":
+        # copy + delete, as on S3 (a crash between them leaves the staged copy, which publish retries
+        # over); gcsfs' own move first tries the objects.moveTo API, retried for ~30 s where it is missing
+        fs.copy_file(src_path, dst_path)
+        fs.delete_file(src_path)
+        return
+    fs.move(src_path, dst_path)

@@ -21,7 +21,7 @@ from tenantflow.landing.integrity import (
     sha256_of,
     verify_batch,
 )
-from tenantflow.landing.storage import filesystem, join, make_dirs, move, remove_dir, remove_file
+from tenantflow.landing.storage import filesystem, join, make_dirs, move, remove_dir, remove_file, uri_in
 from tenantflow.landing.writer import StagedParts, write_parts
 
 if TYPE_CHECKING:
@@ -181,8 +181,7 @@ class LandingHook:
         fs, final = filesystem(self.location.final)
         paths = [join(final, name) for name in manifest.files]
         schemas = [pq.read_schema(path, filesystem=fs) for path in paths]
-        prefix = "s3://" if self.location.final.startswith("s3://") else ""
-        return [prefix + p for p in paths], schemas
+        return [uri_in(self.location.final, p) for p in paths], schemas
 
     def sample(self, rows: int) -> pa.Table:
         """Up to ``rows`` rows spread over the batch's parts (the first rows of each part)."""

@@ -34,11 +34,13 @@ def _same_columns(schema, expected) -> bool:  # noqa: ANN001 - pyarrow schemas
 
 
 def copy_parts(table: Table, parts: Sequence[str]) -> list[str]:
-    """Copy ``parts`` (absolute local paths or s3:// URIs) under the table's data folder; returns the copies.
+    """Copy ``parts`` (absolute local paths or landing URIs) under the table's data folder; returns the copies.
 
     The caller registers them with ``add_files`` in its commit; copies of a commit that never lands
     are unreferenced files, removed by the maintenance DAG's orphan step.
     """
+    from pyarrow import fs as pafs
+
     from tenantflow.landing.storage import filesystem
 
     location = table.location().rstrip("/") + "/data"
@@ -49,10 +51,9 @@ def copy_parts(table: Table, parts: Sequence[str]) -> list[str]:
         target = f"{location}/{commit}-{index:05d}.parquet"
         dst_fs, dst = filesystem(target.removeprefix("file://"))
         dst_fs.create_dir(dst.rsplit("/", 1)[0], recursive=True)
-        if type(src_fs) is type(dst_fs):
+        if type(src_fs) is type(dst_fs) and not isinstance(src_fs, pafs.PyFileSystem):
             src_fs.copy_file(src, dst)
-        else:  # pragma: no cover - landing and warehouse on different stores
-            with src_fs.open_input_stream(src) as reader, dst_fs.open_output_stream(dst) as writer:
-                writer.write(reader.read())
+        else:  # landing and warehouse on different stores (e.g. GCS landing, local or S3 warehouse): streamed
+            pafs.copy_files(src, dst, source_filesystem=src_fs, destination_filesystem=dst_fs)
         targets.append(target)
     return targets

@@ -99,7 +99,7 @@ def _check(item: Any) -> Check:
 
 def _publish(site: Path, docs_root: str, kms_key_id: str | None) -> str | None:
     """Copy the built site to ``docs_root``; the URI of its index.html (file:// for local paths)."""
-    from tenantflow.landing.storage import join, make_dirs, write_bytes
+    from tenantflow.landing.storage import in_object_store, join, make_dirs, write_bytes
 
     if not (site / "index.html").exists():
         log.warning("GX built no Data Docs for this run")
@@ -110,7 +110,7 @@ def _publish(site: Path, docs_root: str, kms_key_id: str | None) -> str | None:
         write_bytes(target, path.read_bytes(), kms_key_id)
     index = join(docs_root, "index.html")
     _prune(docs_root.rstrip("/").rsplit("/", 1)[0], keep=DOCS_KEPT)
-    return index if index.startswith("s3://") else Path(index).resolve().as_uri()
+    return index if in_object_store(index) else Path(index).resolve().as_uri()
 
 
 def _prune(runs_root: str, keep: int) -> None:

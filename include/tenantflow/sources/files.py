@@ -75,14 +75,14 @@ class FilesSourceHook(AwsBaseHook):
         return self._cloud_hook
 
     def _s3_for(self, pattern: str) -> pafs.FileSystem | None:
-        from tenantflow.sources.cloud_files import cloud_scheme
+        from tenantflow.object_stores import cloud_scheme
 
         if cloud_scheme(pattern):
             return self.cloud_hook(pattern).pyarrow_filesystem()
         return self.s3_filesystem() if pattern.startswith("s3://") else None
 
     def list(self, pattern: str) -> list[str]:
-        from tenantflow.sources.cloud_files import cloud_scheme
+        from tenantflow.object_stores import cloud_scheme
 
         if cloud_scheme(pattern):
             if not (files := self.cloud_hook(pattern).list(pattern)):

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from tenantflow.landing.batch import MANIFEST, Manifest
-from tenantflow.landing.storage import filesystem, join
+from tenantflow.landing.storage import filesystem, in_object_store, join
 from tenantflow.usage.period import Period
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def landed_usage(landing: str, period: Period) -> dict[date, DataUsage]:
 
     fs, root = filesystem(landing)
     days: dict[date, DataUsage] = defaultdict(DataUsage)
-    if fs.get_file_info(root).type != pafs.FileType.Directory and not landing.startswith("s3://"):
+    if fs.get_file_info(root).type != pafs.FileType.Directory and not in_object_store(landing):
         return {}
     pipelines = [i for i in fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
                  if i.type == pafs.FileType.Directory and not i.base_name.startswith("_")]
