@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tenantflow.config.models import SqlSource
+from tenantflow.loading.watermark import to_text
 from tenantflow.sources.connectorx_reader import connectorx_url
 from tenantflow.sources.sql import SqlSourceHook, read_sql
 from tenantflow.sources.sql_partitions import ranges
@@ -91,6 +92,43 @@ def test_mariadb_types_are_exact_where_connectorx_alone_would_round_or_fail(mari
     assert first["name"] == "Zoë 😀" and json.loads(first["doc"]) == {"a": [1, 2]}
     assert first["created"] == dt.datetime(2026, 12, 4, 10, 11, 12, 123456) and first["payload"] == b"\x00\xff\x10"
     assert second["nothing"] is None and second["precise"] is None
+
+
+@pytest.fixture
+def server_zone_plus_three():
+    """The server's default time zone (what ConnectorX's sessions get) is +03:00 for the test, then restored."""
+    engine = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT @@global.time_zone")).scalar()
+        conn.execute(sa.text("SET GLOBAL time_zone = '+03:00'"))
+    try:
+        yield
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SET GLOBAL time_zone = :zone"), {"zone": before})
+        engine.dispose()
+
+
+def test_a_mariadb_timestamp_is_the_utc_instant_whatever_the_server_zone(mariadb, server_zone_plus_three):
+    _run(mariadb, "CREATE TABLE t (id INT PRIMARY KEY, at TIMESTAMP(6) NULL, wall DATETIME(3))",
+         "SET time_zone = '+05:00'",
+         """INSERT INTO t VALUES (1, '2026-12-04 15:00:00.250000', '2026-12-04 15:00:00.250'), (2, NULL, NULL),
+            (3, '2026-12-04 16:30:00', '2026-12-04 16:30:00')""")
+    table = read(mariadb).sort_by("id")
+    assert table.schema.field("at").type == pa.timestamp("us", tz="UTC"), "a TIMESTAMP is an instant"
+    assert table.schema.field("wall").type == pa.timestamp("us"), "a DATETIME is a wall time: no zone"
+    utc = dt.UTC
+    assert table.column("at").to_pylist() == [dt.datetime(2026, 12, 4, 10, 0, 0, 250000, tzinfo=utc), None,
+                                              dt.datetime(2026, 12, 4, 11, 30, tzinfo=utc)]
+    assert table.column("wall").to_pylist()[0] == dt.datetime(2026, 12, 4, 15, 0, 0, 250000)
+    newest = to_text(max(t for t in table.column("at").to_pylist() if t is not None))
+    assert newest == "2026-12-04 11:30:00+00:00", "the watermark is stored as the UTC instant"
+    later = read(mariadb, cursor="at", watermark=newest)
+    assert later.num_rows == 0, "the watermark is compared as the same instant, not as a +03:00 wall time"
+    again = read(mariadb, cursor="at", watermark="2026-12-04 10:00:00.250000+00:00")
+    assert again.column("id").to_pylist() == [3]
+    split = read(mariadb, cursor="at", watermark="2026-12-04 10:00:00+00:00", partition_on="id", partitions=2)
+    assert sorted(split.column("id").to_pylist()) == [1, 3], "partitioned reads bound the same instant"
 
 
 def test_sqlite_types_and_a_mixed_type_column_is_a_clear_error(tmp_path, monkeypatch):

@@ -9,6 +9,10 @@ What ConnectorX does not keep, this module restores:
 * ``DECIMAL(p,s)``: ConnectorX's decimal has at most 28 digits and 10 decimals (it rounds, or fails, past
   that), so every decimal column is read as text (``CAST(… AS CHAR)``) and cast back exactly to
   ``decimal128(p, s)`` with the precision and scale the server describes (p > 38 stays text);
+* MySQL ``TIMESTAMP`` is an instant, which ConnectorX reads as a naive wall time of the session's time
+  zone (the server's default, whatever it is): it is read as microseconds since the epoch
+  (``UNIX_TIMESTAMP``, independent of any time zone) and becomes ``timestamp[us, UTC]``; ``DATETIME``
+  (a wall time with no zone) stays naive ``timestamp[us]``;
 * unsigned integers (Iceberg has none) widen to the next signed type, ``BIGINT UNSIGNED`` to
   ``decimal128(20, 0)``; ``large_string``/``large_binary`` become ``string``/``binary``.
 
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 # SQLAlchemy backend -> ConnectorX URL scheme
 SCHEMES = {"mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite", "mssql": "mssql", "oracle": "oracle"}
 MYSQL_DECIMAL_TYPES = {0, 246}  # DECIMAL, NEWDECIMAL (PyMySQL's cursor.description type codes)
+MYSQL_TIMESTAMP_TYPE = 7  # TIMESTAMP (DATETIME is 12)
+INSTANT = "instant"  # the restore mark of a TIMESTAMP column (decimals carry their precision and scale)
 
 
 def supports(url: str) -> bool:
@@ -59,9 +65,9 @@ def compiled_sql(url: str, statement: Any) -> str:
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def decimal_columns(url: str, statement: Any) -> tuple[list[str], dict[str, tuple[int, int]]]:
-    """MySQL/MariaDB: the result's column names, and its DECIMAL columns with their (precision, scale), from a
-    zero-row read (other dialects: none, nothing to restore)."""
+def restored_columns(url: str, statement: Any) -> tuple[list[str], dict[str, tuple[int, int] | str]]:
+    """MySQL/MariaDB: the result's column names, and the columns to restore, from a zero-row read: DECIMAL
+    columns with their (precision, scale), TIMESTAMP columns as ``INSTANT`` (other dialects: none)."""
     import sqlalchemy as sa
 
     if sa.engine.make_url(url).get_backend_name() not in ("mysql", "mariadb"):
@@ -73,24 +79,59 @@ def decimal_columns(url: str, statement: Any) -> tuple[list[str], dict[str, tupl
             description = conn.execute(probe).cursor.description
     finally:
         engine.dispose()
-    names, found = [], {}
+    names: list[str] = []
+    found: dict[str, tuple[int, int] | str] = {}
     for name, type_code, _display, length, _precision, scale, _null_ok in description:
         names.append(name)
-        if type_code in MYSQL_DECIMAL_TYPES:
+        if type_code == MYSQL_TIMESTAMP_TYPE:
+            found[name] = INSTANT
+        elif type_code in MYSQL_DECIMAL_TYPES:
             # the column length counts the digits, a sign and (with decimals) the point: DECIMAL(12,2) -> 14
             found[name] = (max(1, min(length - 1 - (1 if scale else 0), 76)), scale)
     return names, found
 
 
-def with_decimals_as_text(statement: Any, names: list[str], decimals: dict[str, tuple[int, int]]) -> Any:
-    """The statement with its decimal columns selected as text (restored exactly in ``normalise``), in the
-    statement's order (a derived table's ORDER BY is not kept by MySQL, so it is applied outside)."""
+def cursor_bound(url: str, watermark: Any) -> Any:
+    """The watermark as the statement compares it: on MySQL/MariaDB a UTC instant (text with an offset, as a
+    TIMESTAMP cursor's watermark is stored) is converted into the session's time zone by the server, since
+    a TIMESTAMP column is compared in that zone; any other value is bound as it is."""
+    import datetime as dt
+
     import sqlalchemy as sa
 
-    if not decimals:
+    if watermark is None or sa.engine.make_url(url).get_backend_name() not in ("mysql", "mariadb"):
+        return watermark
+    try:
+        instant = dt.datetime.fromisoformat(str(watermark))
+    except ValueError:
+        return watermark
+    if instant.tzinfo is None:
+        return watermark  # a DATETIME (wall time) cursor: compared as written
+    utc = instant.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return sa.func.convert_tz(utc, "+00:00", sa.literal_column("@@session.time_zone"))
+
+
+def _selected(name: str, restore: tuple[int, int] | str | None) -> Any:
+    import sqlalchemy as sa
+
+    column = sa.column(name)
+    if restore is None:
+        return column
+    if restore == INSTANT:  # microseconds since the epoch: the stored instant, whatever the session's zone
+        return sa.cast(sa.func.unix_timestamp(column) * 1000000, sa.BigInteger).label(name)
+    return sa.cast(column, sa.String).label(name)
+
+
+def with_restorable_columns(statement: Any, names: list[str], restores: dict[str, tuple[int, int] | str]) -> Any:
+    """The statement with its decimal columns selected as text and its TIMESTAMP columns as epoch
+    microseconds (both restored exactly in ``normalise``), in the statement's order (a derived table's
+    ORDER BY is not kept by MySQL, so it is applied outside)."""
+    import sqlalchemy as sa
+
+    if not restores:
         return statement
     inner = statement.subquery("tenantflow_src_dec")
-    columns = [sa.cast(sa.column(n), sa.String).label(n) if n in decimals else sa.column(n) for n in names]
+    columns = [_selected(n, restores.get(n)) for n in names]
     order = [sa.column(c.name) for c in getattr(statement, "_order_by_clauses", ()) if getattr(c, "name", None)]
     return sa.select(*columns).select_from(inner).order_by(*order)
 
@@ -117,14 +158,17 @@ def _widened(type_: pa.DataType) -> pa.DataType | None:
             pa.uint64(): pa.decimal128(20, 0)}.get(type_)
 
 
-def normalise(batch: pa.RecordBatch, decimals: dict[str, tuple[int, int]]) -> pa.Table:
-    """Iceberg-friendly types: exact decimals, signed integers, string/binary (see the module doc)."""
+def normalise(batch: pa.RecordBatch, restores: dict[str, tuple[int, int] | str]) -> pa.Table:
+    """Iceberg-friendly types: exact decimals, UTC instants, signed integers, string/binary (see the module doc)."""
     import pyarrow as pa
 
     columns = []
     for field, column in zip(batch.schema, batch.columns, strict=True):
-        if field.name in decimals:
-            column = _decimal(column.cast(pa.string()), *decimals[field.name])
+        restore = restores.get(field.name)
+        if restore == INSTANT:
+            column = column.cast(pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+        elif restore is not None:
+            column = _decimal(column.cast(pa.string()), *restore)
         elif (target := _widened(field.type)) is not None:
             column = column.cast(target)
         columns.append(column)
@@ -135,13 +179,13 @@ def read_connectorx(url: str, statement: Any, batch_rows: int) -> Iterator[pa.Ta
     """Stream the statement's rows as Arrow tables of at most ``batch_rows`` rows."""
     import connectorx
 
-    names, decimals = decimal_columns(url, statement)
-    sql = compiled_sql(url, with_decimals_as_text(statement, names, decimals))
+    names, restores = restored_columns(url, statement)
+    sql = compiled_sql(url, with_restorable_columns(statement, names, restores))
     try:
         reader = connectorx.read_sql(connectorx_url(url), sql, return_type="arrow_stream", batch_size=batch_rows)
         for batch in reader:
             if batch.num_rows:
-                yield normalise(batch, decimals)
+                yield normalise(batch, restores)
     except BaseException as exc:  # ConnectorX raises RuntimeError, or pyo3's PanicException (a BaseException)
         if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
             raise

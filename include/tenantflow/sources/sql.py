@@ -124,7 +124,8 @@ def build_statement(source: SqlSource, cursor: str | None, watermark: Any | None
     else:
         stmt = sa.select(sa.text("*")).select_from(sa.text(f"({source.query}) AS tenantflow_src"))
     if cursor is not None and watermark is not None:
-        stmt = stmt.where(sa.column(cursor) > sa.bindparam("watermark", watermark))
+        bound = watermark if isinstance(watermark, sa.ClauseElement) else sa.bindparam("watermark", watermark)
+        stmt = stmt.where(sa.column(cursor) > bound)
     if cursor is not None and upper is not None:
         stmt = stmt.where(sa.column(cursor) <= sa.bindparam("upper", upper))
     if cursor is not None and ordered:
@@ -139,6 +140,9 @@ def read_sql(
     parallel reads when ``partition_on`` is set)."""
     from functools import partial
 
+    from tenantflow.sources.connectorx_reader import cursor_bound
+
+    watermark = cursor_bound(url, watermark)
     if source.partition_on is None:
         yield from read_statement(url, build_statement(source, cursor, watermark), source.batch_rows)
         return
