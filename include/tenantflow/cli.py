@@ -187,7 +187,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
-    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.catalogs import open_tenant_catalog
     from tenantflow.catalog.inventory import render, tenant_tables
     from tenantflow.config.loader import load_tenant
 
@@ -197,8 +197,7 @@ def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
         _out(str(exc))
         return 1
     ref = bundle.tenant.catalog
-    catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], str(settings.home),
-                           tenant_id=bundle.tenant.id)
+    catalog = open_tenant_catalog(bundle.tenant, bundle.platform, str(settings.home))
     tables = tenant_tables(catalog, bundle.tenant.id, ref.namespace)
     if args.json:
         _out(json.dumps([t.as_dict() for t in tables], indent=2))
@@ -209,7 +208,7 @@ def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
-    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.catalogs import open_tenant_catalog
     from tenantflow.config.loader import load_tenant
     from tenantflow.quality.store import QualityStore, last_runs, table_lines
 
@@ -226,8 +225,7 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         _out(f"tenantflow quality: tenant {args.tenant!r} has no pipeline {args.pipeline!r} (pipelines: {known})")
         return 1
     ref = bundle.tenant.catalog
-    catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], str(settings.home),
-                           tenant_id=bundle.tenant.id)
+    catalog = open_tenant_catalog(bundle.tenant, bundle.platform, str(settings.home))
     runs = last_runs(QualityStore(catalog, ref.namespace).trend(args.pipeline), args.last)
     if args.json:
         _out(json.dumps(runs, indent=2))

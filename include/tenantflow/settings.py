@@ -18,6 +18,9 @@ config_dir          the ``tenant_configs`` tree                            ``<re
 home                local state: landing, warehouse, SQLite catalog        ``<repo>/.tenantflow``
 dags_dir            where the per-tenant DAG entry files live              ``<repo>/dags/tenants``
 ==================  =====================================================  ==========================
+
+``tenant_aws_identity = required`` (default ``fallback``): a tenant's task whose ``<tenant>__aws`` connection
+does not exist fails, instead of using the environment's (shared) AWS credentials (``tenantflow.identity``).
 """
 
 from __future__ import annotations

@@ -376,7 +376,7 @@ def test_a_kms_key_needs_an_s3_landing(root: Path) -> None:
                    "landing: gs://acme-finance-landing/raw\n  kms_key_id: alias/finance")
     error = the_error(root)
     assert (error.file, error.field) == (path, "storage")
-    assert "kms_key_id applies to an s3:// landing only" in error.message and "CMEK" in error.message
+    assert "kms_key_id applies to an s3:// landing or warehouse" in error.message and "CMEK" in error.message
 
 
 def test_landing_in_another_tenants_bucket_under_own_prefix(root: Path) -> None:

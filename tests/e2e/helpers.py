@@ -45,9 +45,14 @@ def task_states(dag_id: str, run_id: str, env: dict[str, str] | None = None) -> 
 
 def open_table(identifier: str, home: str | None = None):
     """Load an Iceberg table through the platform's catalog settings (as the load task does)."""
+    from tenantflow import naming
     from tenantflow.catalog.catalogs import open_catalog
-    from tenantflow.config.loader import load_platform
+    from tenantflow.config.loader import load_platform, tenant_ids
 
-    platform = load_platform(Path(os.environ["TENANTFLOW_CONFIG_DIR"])).config
-    catalog = open_catalog("local", platform.catalogs["local"], home or os.environ["TENANTFLOW_HOME"])
+    config_dir = Path(os.environ["TENANTFLOW_CONFIG_DIR"])
+    platform = load_platform(config_dir).config
+    namespace = identifier.rpartition(".")[0]
+    tenant = next(t for t in tenant_ids(config_dir) if naming.owns_namespace(t, namespace))
+    catalog = open_catalog("local", platform.catalogs["local"], home or os.environ["TENANTFLOW_HOME"],
+                           tenant_id=tenant)
     return catalog.load_table(identifier)

@@ -196,7 +196,8 @@ def test_a_merged_tenant_goes_live_by_itself_and_its_removal_revokes_access_but_
     from tenantflow.config.loader import load_platform
 
     platform = load_platform(demo.repo / "tenant_configs").config
-    table = open_catalog("local", platform.catalogs["local"], str(demo.state)).load_table(f"{tenant}.example")
+    catalog = open_catalog("local", platform.catalogs["local"], str(demo.state), tenant_id=tenant)
+    table = catalog.load_table(f"{tenant}.example")
     assert table.scan().to_arrow().num_rows == 50  # and so is its table
     retired = _until("the retirement in the audit log", lambda: [
         e for e in admin.get("/eventLogs", params={"event": "tenantflow.tenant.retired"}).json()["event_logs"]

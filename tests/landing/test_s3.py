@@ -7,9 +7,10 @@ import json
 import pyarrow as pa
 import pytest
 
+from tenantflow.identity import PLATFORM_AWS_CONN_ID as LANDING_AWS_CONN_ID
 from tenantflow.landing import s3 as landing_s3_module
 from tenantflow.landing.batch import BatchLocation
-from tenantflow.landing.storage import LANDING_AWS_CONN_ID, filesystem
+from tenantflow.landing.storage import filesystem
 from tenantflow.landing.store import LandingHook
 
 

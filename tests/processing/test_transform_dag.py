@@ -108,7 +108,7 @@ def test_sync_created_the_namespace_with_ownership(transformed):
 
     env, home, _ = transformed
     platform = load_platform(Path(env["TENANTFLOW_CONFIG_DIR"])).config
-    catalog = open_catalog("local", platform.catalogs["local"], str(home))
+    catalog = open_catalog("local", platform.catalogs["local"], str(home), tenant_id="retail")
     props = catalog.load_namespace_properties("retail")
     assert props["tenantflow.tenant"] == "retail" and props["tenantflow.classification"] == "internal"
 

@@ -131,7 +131,8 @@ def _iceberg_table(env: dict[str, str], identifier: str):
     from tenantflow.config.loader import load_platform
 
     platform = load_platform(Path(env["AIRFLOW__TENANTFLOW__CONFIG_DIR"])).config
-    return open_catalog("local", platform.catalogs["local"], env["AIRFLOW__TENANTFLOW__HOME"])
+    return open_catalog("local", platform.catalogs["local"], env["AIRFLOW__TENANTFLOW__HOME"],
+                        tenant_id=identifier.partition(".")[0])
 
 
 def test_a_removed_tenant_is_retired_with_its_data_kept_until_an_audited_purge(env):

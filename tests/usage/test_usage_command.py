@@ -110,7 +110,7 @@ def _iceberg_table(home: Path, env: dict[str, str]) -> dict[str, int]:
     from tenantflow.config.loader import load_platform
 
     config = load_platform(Path(env["TENANTFLOW_CONFIG_DIR"])).config
-    catalog = open_catalog("local", config.catalogs["local"], str(home))
+    catalog = open_catalog("local", config.catalogs["local"], str(home), tenant_id="finance")
     catalog.create_namespace_if_not_exists("finance")
     data = pa.table({"id": pa.array(range(30), pa.int64())})
     table = catalog.create_table("finance.usage_probe", schema=data.schema)

@@ -6,8 +6,8 @@ One builder per catalog type (a registry, not a ladder):
 - ``rest``: e.g. Unity Catalog's Iceberg REST endpoint
   ``https://<workspace>/api/2.1/unity-catalog/iceberg-rest`` with ``warehouse`` = the UC catalog;
   a personal access token or OAuth client credentials come from the tenant's connection.
-- ``glue``: AWS Glue Data Catalog (namespaces are Glue databases); keys from the tenant's connection
-  or the environment's AWS credential chain.
+- ``glue``: AWS Glue Data Catalog (namespaces are Glue databases); keys from the tenant's catalog
+  connection, else the identity the process acts with (``<tenant>__aws`` in a tenant's task).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from tenantflow.catalog.connection import tenant_catalog_credentials
 from tenantflow.catalog.credentials import CatalogCredentials
-from tenantflow.config.models import CatalogSettings
+from tenantflow.catalog.warehouse import apply_tenant_storage, tenant_warehouse
+from tenantflow.config.models import CatalogSettings, PlatformConfig, TenantConfig
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 
 def catalog_properties(
     settings: CatalogSettings, home: str, *, tenant_id: str | None = None,
-    credentials: CatalogCredentials | None = None,
+    credentials: CatalogCredentials | None = None, warehouse: str | None = None, kms_key_id: str | None = None,
 ) -> dict[str, str]:
+    """pyiceberg properties of a catalog, for a tenant: its warehouse, cloud identity and key (``warehouse.py``)."""
     workspace = _workspace(credentials.host) if credentials and credentials.host else None
     props = {}
     for key, value in settings.properties.items():
@@ -43,13 +45,21 @@ def catalog_properties(
             value = value.replace("{workspace}", workspace)
         props[key] = value
     props["type"] = settings.type
+    apply_tenant_storage(props, settings, warehouse=warehouse, kms_key_id=kms_key_id)
     _BUILDERS[settings.type](props, credentials)
     return props
 
 
+def open_tenant_catalog(tenant: TenantConfig, platform: PlatformConfig, home: str) -> Catalog:
+    """The tenant's catalog, on its own warehouse location and, on S3, encrypted under its KMS key."""
+    name = tenant.catalog.name
+    return open_catalog(name, platform.catalogs[name], home, tenant_id=tenant.id,
+                        warehouse=tenant_warehouse(tenant, home), kms_key_id=tenant.storage.kms_key_id)
+
+
 def open_catalog(
     name: str, settings: CatalogSettings, home: str, *, tenant_id: str | None = None,
-    credentials: CatalogCredentials | None = None,
+    credentials: CatalogCredentials | None = None, warehouse: str | None = None, kms_key_id: str | None = None,
 ) -> Catalog:
     """Open catalog ``name``; with ``settings.connection`` the tenant's connection supplies credentials."""
     from pyiceberg.catalog import load_catalog
@@ -58,7 +68,8 @@ def open_catalog(
         if tenant_id is None:
             raise ValueError(f"catalog {name!r} takes credentials from a tenant connection: pass tenant_id")
         credentials = tenant_catalog_credentials(tenant_id, settings.connection)
-    return load_catalog(name, **catalog_properties(settings, home, tenant_id=tenant_id, credentials=credentials))
+    return load_catalog(name, **catalog_properties(settings, home, tenant_id=tenant_id, credentials=credentials,
+                                                   warehouse=warehouse, kms_key_id=kms_key_id))
 
 
 def _workspace(host: str) -> str:

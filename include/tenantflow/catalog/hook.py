@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tenantflow import naming
-from tenantflow.catalog.catalogs import open_catalog
+from tenantflow.catalog.catalogs import open_tenant_catalog
 from tenantflow.isolation.guards import TenantIsolationError
 from tenantflow.loading import state
 from tenantflow.pipeline_context import PipelineContext
@@ -37,8 +37,7 @@ class IcebergHook:
 
     @cached_property
     def catalog(self) -> Catalog:
-        ctx = self.ctx
-        return open_catalog(ctx.catalog_name, ctx.catalog_settings, ctx.home, tenant_id=ctx.tenant_id)
+        return open_tenant_catalog(self.ctx.tenant, self.ctx.platform, self.ctx.home)
 
     def tenant_table(self, identifier: str) -> Table | None:
         """Another table of the tenant (quarantine, quality tables); None if it does not exist (yet)."""

@@ -86,9 +86,16 @@ class Storage(Model):
         description="Raw landing location: s3://, gs:// or az:// (abfs://) bucket/prefix, or a local path "
         "(relative to TENANTFLOW_HOME). The bucket or container names the tenant.",
     )
+    warehouse: str | None = Field(
+        default=None,
+        description="The tenant's own Iceberg warehouse: s3:// bucket/prefix naming the tenant, or a local path "
+        "(warehouse/<tenant>/...). Default: the catalog's `warehouse`, where '{tenant}' names the tenant. Tables "
+        "go under <warehouse>/<namespace>/<table>; REST catalogs (Unity Catalog) choose locations themselves.",
+    )
     kms_key_id: str | None = Field(
-        default=None, description="KMS key id/ARN: every object landed on s3 is written with SSE-KMS under it "
-        "(s3:// landing only; GCS and Azure use the bucket's or account's own encryption keys)."
+        default=None, description="KMS key id/ARN of the tenant: every object landed on s3, and every Iceberg "
+        "data, manifest and metadata file on an s3:// warehouse, is written with SSE-KMS under it (GCS and Azure "
+        "use the bucket's or account's own encryption keys)."
     )
     retention_days: int | None = Field(
         default=None, ge=1, le=3650,
@@ -106,11 +113,24 @@ class Storage(Model):
             raise ValueError(f"landing {scheme}:// URI needs a bucket, e.g. {scheme}://acme-finance-landing/raw")
         return value
 
+    @field_validator("warehouse")
+    @classmethod
+    def _warehouse_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if sep and (scheme != "s3" or not rest.partition("/")[0]):
+            raise ValueError(f"warehouse {value!r} must be an s3:// bucket (and prefix) or a local path, e.g. "
+                             "s3://acme-<tenant>-warehouse or warehouse/<tenant>")
+        return value
+
     @model_validator(mode="after")
     def _kms_on_s3(self) -> Storage:
-        if self.kms_key_id and not self.landing.startswith("s3://"):
-            raise ValueError(f"kms_key_id applies to an s3:// landing only, not {self.landing!r}: remove it and set "
-                             "the bucket's default key (GCS CMEK, Azure customer-managed key) instead")
+        # a local landing may still have an s3:// warehouse from the platform's catalog (checked with it)
+        elsewhere = "://" in self.landing and not self.landing.startswith("s3://")
+        if self.kms_key_id and elsewhere and not (self.warehouse or "").startswith("s3://"):
+            raise ValueError(f"kms_key_id applies to an s3:// landing or warehouse, not {self.landing!r}: remove it "
+                             "and set the bucket's default key (GCS CMEK, Azure customer-managed key) instead")
         return self
 
 
@@ -390,6 +410,10 @@ class PartitionField(Model):
         return self
 
 
+# pyiceberg FileIO settings (credentials, endpoints, encryption), reserved to the platform
+FILE_IO_PREFIXES = ("s3.", "gcs.", "adls.", "client.", "hdfs.", "oss.")
+
+
 class Target(Model):
     table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     mode: Literal["append", "merge", "overwrite"]
@@ -421,6 +445,12 @@ class Target(Model):
         if reserved:
             raise ValueError(f"properties {reserved} are set by the platform; use `comment` for the table comment "
                              "and other keys for your own properties")
+        # pyiceberg merges table properties over the catalog's when it opens a table's FileIO: these would
+        # change the identity, endpoint or encryption of the files, or import a class named in YAML
+        file_io = sorted(k for k in value if k == "py-io-impl" or k.startswith(FILE_IO_PREFIXES))
+        if file_io:
+            raise ValueError(f"properties {file_io} configure how the table's files are read and written, which the "
+                             "platform sets (the tenant's identity and KMS key): remove them")
         return value
 
     @model_validator(mode="after")

@@ -58,11 +58,13 @@ def _foreign(names: set[str], tenant_id: str, other_tenants: Collection[str]) ->
 def location_owner_violation(
     field: str, location: str, tenant_id: str, other_tenants: Collection[str], *, kind: str
 ) -> Violation | None:
-    """Check a landing location (``kind='landing'``) or a file source path (``kind='source'``)."""
+    """Check a landing location (``kind='landing'``), a warehouse (``'warehouse'``) or a file source path
+    (``kind='source'``)."""
     bucket, segments = _segments(location)
     store = f"{_scheme(location)}://acme-{tenant_id.replace('_', '-')}"
-    example = (f"{store}-landing/raw or landing/{tenant_id}" if kind == "landing"
-               else f"sources/{tenant_id}/<dataset>/*.csv or {store}-drop/...")
+    example = {"landing": f"{store}-landing/raw or landing/{tenant_id}",
+               "warehouse": f"{store}-warehouse or warehouse/{tenant_id}"}.get(
+                   kind, f"sources/{tenant_id}/<dataset>/*.csv or {store}-drop/...")
     if ".." in segments:
         return Violation(field, f"{location!r} must not contain '..'", f"use e.g. {example}")
     if not bucket and "://" not in location and (location.startswith(("/", "\\")) or ":" in location):
@@ -75,12 +77,12 @@ def location_owner_violation(
         return Violation(field, f"{location!r} points at tenant {foreign[0]!r}'s storage",
                          f"use a location of tenant {tenant_id!r}, e.g. {example}")
     if bucket:
-        if tenant_id not in _runs(bucket) and kind == "landing":
+        if tenant_id not in _runs(bucket) and kind in ("landing", "warehouse"):
             return Violation(field, f"bucket {bucket!r} is not a bucket of tenant {tenant_id!r}",
                              f"name the tenant in the bucket, e.g. {example}")
         return None
     # local paths: a fixed area per tenant, with no wildcard before the tenant's own folder
-    area = ["landing", tenant_id] if kind == "landing" else ["sources", tenant_id]
+    area = [{"landing": "landing", "warehouse": "warehouse"}.get(kind, "sources"), tenant_id]
     if [s.lower() for s in segments[:2]] != area:
         return Violation(field, f"{location!r} is outside tenant {tenant_id!r}'s local area "
                          f"'{'/'.join(area)}/'", f"use e.g. {example}")
@@ -104,6 +106,7 @@ def tenant_violations(
     if v := location_owner_violation("storage.landing", tenant.storage.landing, tid, other_tenants,
                                      kind="landing"):
         yield v
+    yield from storage_violations(tenant, platform, other_tenants)
     queue = tenant.quotas.worker_queue
     if queue is not None and queue != f"tenant_{tid}":
         yield Violation("quotas.worker_queue", f"queue {queue!r} must be 'tenant_{tid}'",
@@ -127,6 +130,35 @@ def tenant_violations(
             f"unknown catalog {tenant.catalog.name!r}",
             f"catalogs defined in _platform.yaml: {', '.join(sorted(platform.catalogs))}",
         )
+
+
+def storage_violations(
+    tenant: TenantConfig, platform: PlatformConfig, other_tenants: Collection[str]
+) -> Iterable[Violation]:
+    """The tenant's warehouse and KMS key are its own, and its tables do not share a warehouse with others."""
+    tid, storage = tenant.id, tenant.storage
+    catalog = platform.catalogs.get(tenant.catalog.name)
+    if storage.warehouse is not None:
+        if v := location_owner_violation("storage.warehouse", storage.warehouse, tid, other_tenants,
+                                         kind="warehouse"):
+            yield v
+        if catalog is not None and catalog.type == "rest":
+            yield Violation("storage.warehouse", f"catalog {tenant.catalog.name!r} is a REST catalog, which chooses "
+                            "table locations itself", "remove storage.warehouse (set the location in the catalog)")
+    shared = catalog.properties.get("warehouse", "") if catalog is not None and catalog.type != "rest" else ""
+    if storage.warehouse is None and "://" in shared and not shared.startswith("file://") and "{tenant}" not in shared:
+        yield Violation("storage.warehouse", f"catalog {tenant.catalog.name!r} writes every tenant's tables under one "
+                        f"warehouse {shared!r}", f"set storage.warehouse (e.g. s3://acme-{tid.replace('_', '-')}"
+                        "-warehouse), or the platform names '{tenant}' in the catalog's warehouse")
+    if storage.kms_key_id is not None:
+        key_name = storage.kms_key_id.rsplit(":", 1)[-1]  # an ARN's 'key/<id>' or 'alias/<name>'
+        if foreign := _foreign(_runs(key_name.replace("/", "-")), tid, other_tenants):
+            yield Violation("storage.kms_key_id", f"key {storage.kms_key_id!r} names tenant {foreign[0]!r}",
+                            f"use a key of tenant {tid!r}, e.g. alias/{tid.replace('_', '-')}-data")
+        warehouse = storage.warehouse or shared
+        if not storage.landing.startswith("s3://") and not warehouse.startswith("s3://"):
+            yield Violation("storage.kms_key_id", f"key {storage.kms_key_id!r} has nothing to encrypt: neither the "
+                            "landing nor the warehouse is on s3://", "remove kms_key_id")
 
 
 def pipeline_violations(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from tenantflow import identity
 from tenantflow.config.loader import TenantBundle
 from tenantflow.doctor.plan import Need, tenant_needs
 from tenantflow.doctor.probes import CONNECTION_KINDS, PROBES, build_hook
@@ -164,23 +165,22 @@ def _landing_hint(landing: str, kms_key_id: str | None) -> str:
                 f"the environment's credentials) needs {role} on it, to write and delete under {landing}")
     if not landing.startswith("s3://"):
         return f"create {landing} and make it writable by the user Airflow's workers run as (storage.landing)"
-    from tenantflow.landing.storage import LANDING_AWS_CONN_ID
-
     kms = f", and kms:GenerateDataKey on {kms_key_id}" if kms_key_id else ""
-    return (f"the bucket must exist and the landing identity (connection `{LANDING_AWS_CONN_ID}`, else the "
-            f"environment's AWS credentials) needs s3:PutObject and s3:DeleteObject under {landing}{kms}")
+    return (f"the bucket must exist and the tenant's identity (connection `{identity.aws_conn_id()}`, else the "
+            f"environment's AWS credentials) needs s3:PutObject and s3:DeleteObject under {landing}{kms} "
+            "(`tenantflow iam` generates the policy)")
 
 
 def catalog_check(bundle: TenantBundle, home: str) -> CheckResult:
     """The tenant's Iceberg namespace exists in its catalog (``tenantflow sync`` creates it)."""
     from pyiceberg.exceptions import NoSuchNamespaceError
 
-    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.catalogs import open_tenant_catalog
 
-    ref, tenant_id = bundle.tenant.catalog, bundle.tenant.id
+    ref = bundle.tenant.catalog
     subject = f"{ref.name}:{ref.namespace}"
     try:
-        catalog = open_catalog(ref.name, bundle.platform.catalogs[ref.name], home, tenant_id=tenant_id)
+        catalog = open_tenant_catalog(bundle.tenant, bundle.platform, home)
         catalog.load_namespace_properties(ref.namespace)
     except NoSuchNamespaceError:
         return CheckResult(Status.WARN, "catalog", subject, f"namespace {ref.namespace!r} does not exist yet",
@@ -210,7 +210,8 @@ def run_checks(bundle: TenantBundle, home: str, *, timeout: float = DEFAULT_TIME
     deadline = 2 * timeout + 2  # a connect and a request, each with its own timeout
     results = isolation_check(tenant_id, needs)
     foreign = {r.subject for r in results if r.status == Status.FAIL}
-    with redactor.scrubbing_output():
+    # the checks see what the tenant's tasks see: its own cloud identity (<tenant>__aws), not the platform's
+    with redactor.scrubbing_output(), identity.acting_for(tenant_id):
         for need in needs:
             if need.connection_id in foreign:
                 continue

@@ -1,9 +1,10 @@
-"""S3 access of the landing store through an ``AwsBaseHook``, and pyarrow S3 options from any AWS hook.
+"""S3 access through an ``AwsBaseHook`` (landing, the Iceberg warehouse), and pyarrow S3 options from any AWS hook.
 
-The landing zone is the platform's storage: its identity is the platform's landing connection
-(``landing.storage.LANDING_AWS_CONN_ID``, an ``aws`` connection: keys, ``role_arn``, web identity…). When that
-connection does not exist, ``AwsBaseHook`` falls back to the environment's credential chain (instance
-profile, IRSA, ``AWS_*`` variables), as before. Per-tenant landing identities are issue 17.
+The identity is the connection of whoever the process acts for (``tenantflow.identity``): ``<tenant>__aws`` in a
+tenant's task, the platform's ``aws_default`` elsewhere (an ``aws`` connection: keys, ``role_arn`` assumed
+through STS, web identity…). When that connection does not exist, ``AwsBaseHook`` falls back to the
+environment's credential chain (instance profile, IRSA, ``AWS_*`` variables) — unless ``[tenantflow]
+tenant_aws_identity = required``, which refuses that for a tenant's connection.
 
 Imported only when an s3:// location is touched: the amazon provider pulls in boto3.
 """
@@ -84,19 +85,37 @@ def pyarrow_s3_options(hook: AwsBaseHook, session: Any = None) -> dict[str, Any]
     return options
 
 
-_HOOKS: dict[tuple[str | None, str | None, str | None], LandingS3Hook] = {}
+_HOOKS: dict[tuple[str | None, ...], LandingS3Hook] = {}
 _LOCK = threading.Lock()
 
 
 def landing_s3(aws_conn_id: str | None) -> LandingS3Hook:
     """The process's landing S3 hook for ``aws_conn_id`` (a batch touches many objects: one lookup, one session).
 
-    Keyed on the endpoint/region variables too, so a changed environment (tests, a shell) gets a new one.
+    Keyed on the connection's ``AIRFLOW_CONN_`` variable and the endpoint/region variables too, so a changed
+    environment (tests, a shell) gets a new one.
     """
-    key = (aws_conn_id, job_environment("AWS_ENDPOINT_URL_S3") or job_environment("AWS_ENDPOINT_URL"),
+    key = (aws_conn_id, aws_conn_id and job_environment(f"AIRFLOW_CONN_{aws_conn_id.upper()}"),
+           job_environment("AWS_ENDPOINT_URL_S3") or job_environment("AWS_ENDPOINT_URL"),
            job_environment("AWS_DEFAULT_REGION"))
     with _LOCK:
         hook = _HOOKS.get(key)
         if hook is None:
-            hook = _HOOKS[key] = LandingS3Hook(aws_conn_id)
+            hook = LandingS3Hook(aws_conn_id)
+            _require_tenant_connection(hook, aws_conn_id)
+            _HOOKS[key] = hook
         return hook
+
+
+def _require_tenant_connection(hook: LandingS3Hook, aws_conn_id: str | None) -> None:
+    from tenantflow import identity
+
+    if aws_conn_id is None or aws_conn_id == identity.PLATFORM_AWS_CONN_ID or not identity.tenant_identity_required():
+        return
+    try:
+        hook.get_connection(aws_conn_id)
+    except Exception as exc:  # noqa: BLE001 - AirflowNotFoundException, or a secrets backend that cannot say
+        raise identity.MissingTenantIdentity(
+            f"AWS connection {aws_conn_id!r} not found ({exc}): [tenantflow] tenant_aws_identity = required "
+            "refuses the environment's shared credentials for a tenant; create the connection (conn_type aws: "
+            "access keys, or extra {\"role_arn\": \"arn:aws:iam::<account>:role/tenantflow-<tenant>\"})") from exc

@@ -1,9 +1,10 @@
 """Filesystem access for landing locations (local paths, s3://, gs://, az:// and abfs:// URIs) via pyarrow.fs.
 
 S3 credentials, region and endpoint come from the landing store's AWS hook (``landing.s3``, on the
-connection ``aws_conn_id``, default ``LANDING_AWS_CONN_ID``; the environment's credential chain when
-that connection does not exist). Objects are written through pyarrow, except on S3 with a tenant KMS
-key: pyarrow's S3 filesystem cannot ask for SSE-KMS, so those writes (and the copies a move makes) go
+connection ``aws_conn_id``, by default the identity the process acts with (``tenantflow.identity``): the
+tenant's ``<tenant>__aws`` in a tenant's task, the platform's ``aws_default`` elsewhere; the environment's
+credential chain when that connection does not exist). Objects are written through pyarrow, except on S3 with
+a tenant KMS key: pyarrow's S3 filesystem cannot ask for SSE-KMS, so those writes (and the copies a move makes) go
 through boto3 with ``ServerSideEncryption=aws:kms`` and the tenant's key id on every request.
 GCS and Azure Blob locations go through fsspec (gcsfs, adlfs) with the platform's landing connection
 for that store (``landing.cloud``); they use the bucket's or account's own encryption (no per-object key).
@@ -14,24 +15,23 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from tenantflow import identity
 from tenantflow.object_stores import cloud_scheme
 from tenantflow.settings import job_environment
 
 if TYPE_CHECKING:
     from pyarrow import fs as pafs
 
-# The platform's landing connection (an `aws` connection); a missing one means the environment's chain
-LANDING_AWS_CONN_ID = "aws_default"
 
 
 def _s3_hook(aws_conn_id: str | None) -> Any:
     from tenantflow.landing.s3 import landing_s3
 
-    return landing_s3(aws_conn_id)
+    return landing_s3(aws_conn_id or identity.aws_conn_id())
 
 
 def filesystem(
-    uri: str, s3_options: dict[str, Any] | None = None, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID
+    uri: str, s3_options: dict[str, Any] | None = None, *, aws_conn_id: str | None = None
 ) -> tuple[pafs.FileSystem, str]:
     """(filesystem, path inside it) for a local path or an s3://, gs://, az:// or abfs:// URI.
 
@@ -84,7 +84,7 @@ def make_dirs(uri: str) -> None:
         fs.create_dir(path, recursive=True)
 
 
-def remove_dir(uri: str, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID) -> None:
+def remove_dir(uri: str, *, aws_conn_id: str | None = None) -> None:
     """Delete a folder/prefix and everything under it; a missing one is fine (retries, S3 without markers)."""
     fs, path = filesystem(uri, aws_conn_id=aws_conn_id)
     fs.delete_dir_contents(path, missing_dir_ok=True)
@@ -94,7 +94,7 @@ def remove_dir(uri: str, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID) -> No
         pass
 
 
-def remove_file(uri: str, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID) -> None:
+def remove_file(uri: str, *, aws_conn_id: str | None = None) -> None:
     """Delete one file/object if it exists; on S3 a plain DeleteObject (pyarrow's delete would leave an
     unencrypted directory marker for the emptied folder)."""
     if uri.startswith("s3://"):
@@ -122,7 +122,7 @@ def _sse(kms_key_id: str) -> dict[str, str]:
 
 
 def write_bytes(
-    uri: str, data: bytes, kms_key_id: str | None = None, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID
+    uri: str, data: bytes, kms_key_id: str | None = None, *, aws_conn_id: str | None = None
 ) -> None:
     """Write one object/file; on S3 with a KMS key, encrypted with that key (SSE-KMS)."""
     if kms_key_id and uri.startswith("s3://"):
@@ -135,7 +135,7 @@ def write_bytes(
 
 
 def move(
-    src: str, dst: str, kms_key_id: str | None = None, *, aws_conn_id: str | None = LANDING_AWS_CONN_ID
+    src: str, dst: str, kms_key_id: str | None = None, *, aws_conn_id: str | None = None
 ) -> None:
     """Move a file/object; an S3 copy keeps SSE-KMS with the tenant's key (a plain copy would drop it)."""
     if kms_key_id and src.startswith("s3://"):

@@ -21,6 +21,7 @@ class TableMaintenanceOperator(PipelineStageOperator):
     """Maintain the pipeline's table and quarantine table, and apply its retention."""
 
     ui_color = "#fdebd0"
+    acts_for_tenant = False  # the platform maintains the tables, with its own identity
 
     def execute(self, context: Any) -> dict[str, Any]:
         from tenantflow.config.effective import effective_maintenance
@@ -54,6 +55,7 @@ class QualityTablesMaintenanceOperator(PipelineStageOperator):
     """Maintain the tenant's ``_quality_results`` and ``_profiles`` tables with the tenant-level policy."""
 
     ui_color = "#fdebd0"
+    acts_for_tenant = False  # the platform maintains the tables, with its own identity
 
     def execute(self, context: Any) -> dict[str, Any]:
         from tenantflow.config.effective import effective_maintenance

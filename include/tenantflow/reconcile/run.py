@@ -101,12 +101,11 @@ def _apply(settings, bundles, failures, desired, *, prune, dry_run, catalog) -> 
 
 
 def _sync_namespaces(bundles: dict[str, TenantBundle], settings: Settings, *, dry_run: bool) -> list:
-    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.catalogs import open_tenant_catalog
     from tenantflow.catalog.namespaces import sync_namespaces
 
     def open_for(bundle: TenantBundle):
-        name = bundle.tenant.catalog.name
-        return open_catalog(name, bundle.platform.catalogs[name], str(settings.home), tenant_id=bundle.tenant.id)
+        return open_tenant_catalog(bundle.tenant, bundle.platform, str(settings.home))
 
     return sync_namespaces(bundles, open_for, dry_run=dry_run)
 

@@ -50,13 +50,12 @@ def period_of(first: str | None, last: str | None, today: date) -> Period:
 
 def storage_usage(bundle: TenantBundle, home: Path, period: Period) -> StorageUsage:
     """Landed batches under the tenant's landing root and its Iceberg tables (one tenant's storage)."""
-    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.catalog.catalogs import open_tenant_catalog
     from tenantflow.usage.sources import landed_usage, table_usage, tenant_tables
 
     tenant = bundle.tenant
     landed = landed_usage(resolve_local(tenant.storage.landing, home), period)
-    catalog = open_catalog(tenant.catalog.name, bundle.platform.catalogs[tenant.catalog.name], str(home),
-                           tenant_id=tenant.id)
+    catalog = open_tenant_catalog(tenant, bundle.platform, str(home))
     loaded, stored = table_usage(tenant_tables(catalog, tenant.catalog.namespace), period)
     days = dict(landed)
     for day, data in loaded.items():
