@@ -18,8 +18,8 @@ IAM JSON documents out. ``tenant_documents`` names them ``<kind>:<target>``:
 * ``kms_key_policy:<key>`` — the account may administer the key but not use it; the tenant role may
   encrypt/decrypt; the platform role may only describe and decrypt (maintenance).
 
-Warehouse and landing writes of pyiceberg go through pyarrow, which cannot ask for SSE-KMS: only the
-landing bucket (written by ``tenantflow.landing.storage`` with the key) requires it.
+pyiceberg writes the warehouse through pyarrow, which cannot ask for SSE-KMS: only the landing bucket
+(written with the tenant's key by ``tenantflow.landing.storage``) requires the key on every put.
 """
 
 from __future__ import annotations
