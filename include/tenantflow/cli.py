@@ -284,6 +284,21 @@ def cmd_helm_values(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_iam(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.isolation.iam_command import run_iam
+
+    result = run_iam(settings, args.tenant, account_id=args.account_id, region=args.region,
+                     platform_role=args.platform_role, fmt=args.format)
+    for note in result.notes:
+        sys.stderr.write(f"tenantflow iam: {note}\n")
+    if args.out:
+        Path(args.out).write_text(result.output, encoding="utf-8")
+        _out(f"wrote {args.out}")
+    else:
+        sys.stdout.write(result.output)
+    return 0
+
+
 def cmd_databricks_deploy(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.config.loader import load_tenant
     from tenantflow.processing.databricks_deploy import DeployError, deploy
@@ -376,6 +391,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("helm-values", help="render the tenants' Helm values (worker sets) from the configs")
     p.add_argument("--out", help="write to this file (helm-values/tenants.values.yaml) instead of stdout")
     p.set_defaults(func=cmd_helm_values)
+
+    p = sub.add_parser("iam", help="the tenants' least-privilege AWS documents: role, bucket and KMS key policies")
+    p.add_argument("tenant", nargs="?", help="one tenant (default: all)")
+    p.add_argument("--account-id", required=True, help="the AWS account (12 digits)")
+    p.add_argument("--region", required=True, help="the AWS region of the tenants' secrets, keys and queues")
+    p.add_argument("--platform-role", required=True, metavar="ARN",
+                   help="the platform's IAM role (assumes the tenant roles, maintains buckets and keys)")
+    p.add_argument("--format", choices=["json", "terraform"], default="json")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_iam)
 
     p = sub.add_parser("databricks", help="the tenant's Databricks workspace: deploy the job's wheel")
     databricks = p.add_subparsers(dest="databricks_command", required=True)
