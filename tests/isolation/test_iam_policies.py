@@ -118,7 +118,8 @@ def test_one_tenants_documents_know_a_bucket_is_shared_from_the_others(aws_tree)
     bundles, platform = load(aws_tree)
     alone = documents(bundles, platform, ACCOUNT, only=["finance"])["bucket_policy:acme-lakehouse"]
     assert {s["Sid"] for s in alone["Statement"]} == {
-        "DenyFinanceWarehouseListingToOthers", "DenyFinanceWarehouseObjectsToOthers", "DenyInsecureTransport"}
+        "DenyFinanceWarehouseListingToOthers", "DenyFinanceWarehouseObjectsToOthers", "DenyInsecureTransport",
+        "DenyFinanceWarehousePutWithoutTenantKey"}
 
 
 def test_a_warehouse_per_tenant_bucket_gets_a_bucket_wide_deny(config_tree):
@@ -133,13 +134,16 @@ def test_a_warehouse_per_tenant_bucket_gets_a_bucket_wide_deny(config_tree):
     assert warehouse["Resource"] == ["arn:aws:s3:::acme-finance-warehouse/*"]
 
 
-def test_a_warehouse_without_tenant_is_shared_and_scoped_to_the_namespace(config_tree):
-    bundles, platform = load(aws_tenants(config_tree, warehouse="s3://acme-lakehouse/iceberg", tenants=("finance",)))
-    docs = tenant_documents(bundles["finance"], platform, ACCOUNT)  # shared by construction, even alone
+def test_the_tenants_own_warehouse_wins_over_the_catalogs(config_tree):
+    configs = aws_tenants(config_tree, tenants=("finance",))
+    edit(configs / "finance" / "tenant.yaml", "  landing: s3://", "  warehouse: s3://acme-finance-iceberg/t\n  landing: s3://")
+    bundles, platform = load(configs)
+    docs = tenant_documents(bundles["finance"], platform, ACCOUNT)
     objects = statements(docs["role_policy:tenantflow-finance"])["WarehouseObjects"]["Resource"]
-    assert objects == ["arn:aws:s3:::acme-lakehouse/iceberg/finance.db/*",
-                       "arn:aws:s3:::acme-lakehouse/iceberg/finance/*"]
-    assert "DenyAllButTenantAndPlatform" not in statements(docs["bucket_policy:acme-lakehouse"])
+    assert objects == ["arn:aws:s3:::acme-finance-iceberg/t/*"]
+    policy = statements(docs["bucket_policy:acme-finance-iceberg"])
+    assert {"DenyAllButTenantAndPlatform", "DenyWarehousePutWithoutTenantKey"} <= set(policy)
+    assert "bucket_policy:acme-lakehouse" not in docs
 
 
 def test_a_kms_alias_is_matched_through_the_keys_it_names(aws_tree):
@@ -150,7 +154,7 @@ def test_a_kms_alias_is_matched_through_the_keys_it_names(aws_tree):
     assert use["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/retail-landing"}}
     key = statements(docs["kms_key_policy:alias/retail-landing"])
     assert key["TenantRoleUses"]["Principal"] == {"AWS": RETAIL_ROLE}
-    assert key["PlatformMaintains"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert key["PlatformMaintains"]["Action"] == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"]
     assert not any(a in key["AccountAdministers"]["Action"] for a in ("kms:Decrypt", "kms:Encrypt", "kms:*"))
 
 

@@ -9,9 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tenantflow.catalog.catalogs import catalog_properties
 from tenantflow.config.loader import TenantBundle
-from tenantflow.config.models import CatalogSettings, PlatformConfig
+from tenantflow.config.models import PlatformConfig
 
 _GLOB = re.compile(r"[*?\[\]{}]")
 _SQS_HOST = re.compile(r"^(?:sqs\.)?(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9])\.(?:queue\.)?amazonaws\.com")
@@ -34,22 +33,28 @@ def landing_location(bundle: TenantBundle) -> S3Location | None:
     return S3Location.parse(bundle.tenant.storage.landing)
 
 
-def warehouse_location(bundle: TenantBundle, platform: PlatformConfig) -> S3Location | None:
-    """The tenant's part of its catalog's s3:// ``warehouse`` property ('{tenant}' resolved).
-
-    A warehouse without '{tenant}' is one location for every tenant of the catalog: the tenant's tables
-    are then under ``<warehouse>/<namespace>/`` (pyiceberg's default) or ``<namespace>.db/`` (Glue, Hive
-    style), and the prefix returned is ``<warehouse>/<namespace>`` (``warehouse_prefixes`` adds the other).
-    """
+def _warehouse(bundle: TenantBundle, platform: PlatformConfig) -> tuple[str, bool]:
+    """(the tenant's warehouse URI, whether it is the tenant's alone): ``storage.warehouse``, else the catalog's
+    ``warehouse`` with '{tenant}' resolved (read from the config only: opening the catalog would need the cloud)."""
+    own = bundle.tenant.storage.warehouse
+    if own is not None:
+        return own, True
     settings = platform.catalogs[bundle.tenant.catalog.name]
-    raw = settings.properties.get("warehouse", "")
-    if not raw.startswith("s3://"):
-        return None
-    # only the warehouse property: the sql builder creates folders for a sqlite uri or a file:// warehouse
-    only = CatalogSettings(type=settings.type, properties={"warehouse": raw})
-    location = S3Location.parse(catalog_properties(only, "", tenant_id=bundle.tenant.id)["warehouse"])
-    assert location is not None
-    if "{tenant}" in raw:
+    raw = settings.properties.get("warehouse", "") if settings.type != "rest" else ""
+    return raw.replace("{tenant}", bundle.tenant.id), "{tenant}" in raw
+
+
+def warehouse_location(bundle: TenantBundle, platform: PlatformConfig) -> S3Location | None:
+    """The tenant's s3:// warehouse: its ``storage.warehouse``, or its part of the catalog's ``warehouse``.
+
+    A catalog warehouse without '{tenant}' is one location for every tenant of the catalog (``tenantflow
+    validate`` refuses that on s3://, but the documents stay correct for it): the tenant's tables are then under
+    ``<warehouse>/<namespace>/`` (pyiceberg's SQL catalog) or ``<namespace>.db/`` (Glue, Hive style), and the
+    prefix returned is ``<warehouse>/<namespace>`` (``warehouse_prefixes`` adds the other).
+    """
+    uri, own = _warehouse(bundle, platform)
+    location = S3Location.parse(uri)
+    if location is None or own:
         return location
     return S3Location(location.bucket, "/".join(p for p in (location.prefix, bundle.tenant.catalog.namespace) if p))
 
@@ -58,13 +63,15 @@ def warehouse_prefixes(bundle: TenantBundle, platform: PlatformConfig) -> list[s
     location = warehouse_location(bundle, platform)
     if location is None:
         return []
-    if "{tenant}" in platform.catalogs[bundle.tenant.catalog.name].properties["warehouse"]:
+    if _warehouse(bundle, platform)[1]:
         return [location.prefix]
     return [location.prefix, f"{location.prefix}.db"]
 
 
 def shared_by_construction(bundle: TenantBundle, platform: PlatformConfig) -> set[str]:
-    """Buckets every tenant of the catalog writes into: a warehouse whose bucket does not name '{tenant}'."""
+    """Buckets every tenant of the catalog writes into: a catalog warehouse whose bucket does not name '{tenant}'."""
+    if bundle.tenant.storage.warehouse is not None:
+        return set()
     raw = platform.catalogs[bundle.tenant.catalog.name].properties.get("warehouse", "")
     if not raw.startswith("s3://") or "{tenant}" in raw.removeprefix("s3://").partition("/")[0]:
         return set()

@@ -16,10 +16,11 @@ IAM JSON documents out. ``tenant_documents`` names them ``<kind>:<target>``:
   other tenant out — but per-prefix statements (``bucket/<prefix>/*``, and listing under the prefix);
   S3 holds one policy per bucket, so ``merge_documents`` joins the tenants' statements into one.
 * ``kms_key_policy:<key>`` — the account may administer the key but not use it; the tenant role may
-  encrypt/decrypt; the platform role may only describe and decrypt (maintenance).
+  encrypt/decrypt; the platform role may describe, decrypt and generate data keys (maintenance compacts
+  the tenant's files under the same key), not encrypt arbitrary data.
 
-pyiceberg writes the warehouse through pyarrow, which cannot ask for SSE-KMS: only the landing bucket
-(written with the tenant's key by ``tenantflow.landing.storage``) requires the key on every put.
+Both the landing bucket (written with the tenant's key by ``tenantflow.landing.storage``) and the warehouse
+(every Iceberg file written with it by ``tenantflow.catalog.sse_kms_io``) require the key on every put.
 """
 
 from __future__ import annotations
@@ -236,8 +237,8 @@ def trust_policy(account: AwsAccount) -> dict[str, Any]:
 
 @dataclass(frozen=True, order=True)
 class BucketGrant:
-    """One tenant location in a bucket: ``kind`` 'Landing' or 'Warehouse'; ``kms_key`` (landing) is required
-    on every PutObject under it."""
+    """One tenant location in a bucket: ``kind`` 'Landing' or 'Warehouse'; ``kms_key`` is required on every
+    PutObject under it."""
 
     tenant_id: str
     kind: str
@@ -252,7 +253,7 @@ def bucket_policy(bucket: str, grants: Iterable[BucketGrant], account: AwsAccoun
     Not shared (one tenant): deny ``s3:*`` on the bucket and its objects to every principal but the
     tenant role and the platform role (and their sessions). Shared by tenants: the same deny per tenant
     location, on its prefix only (its objects, and listing under it), so that no tenant's statement locks
-    another tenant out of the bucket. Either way: deny plain HTTP; a location with a KMS key (landing)
+    another tenant out of the bucket. Either way: deny plain HTTP; a location with a KMS key (landing, warehouse)
     denies a PutObject not under that key (as configured or as its ARN). The account root can always
     replace the policy; ``terraform apply`` of it must run as the platform role.
     """
@@ -287,13 +288,14 @@ def bucket_policy(bucket: str, grants: Iterable[BucketGrant], account: AwsAccoun
 
 
 def kms_key_policy(role_arn: str, account: AwsAccount) -> dict[str, Any]:
-    """Administered by the account (not used by it); used by the tenant role; decrypted by the platform."""
+    """Administered by the account (not used by it); used by the tenant role; by the platform for maintenance."""
     root = f"arn:{account.partition}:iam::{account.account_id}:root"
     return _document([
         _statement("AccountAdministers", KMS_ADMIN, "*", principal={"AWS": root}),
         _statement("TenantRoleUses", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
                    "*", principal={"AWS": role_arn}),
-        _statement("PlatformMaintains", ["kms:Decrypt", "kms:DescribeKey"], "*",
+        # maintenance (the platform's identity) rewrites the tenant's files when it compacts: under the same key
+        _statement("PlatformMaintains", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"], "*",
                    principal={"AWS": account.platform_role_arn}),
     ])
 
@@ -310,7 +312,8 @@ def bucket_grants(bundle: TenantBundle, platform: PlatformConfig, account: AwsAc
                                                 bundle.tenant.storage.kms_key_id)))
     if (warehouse := warehouse_location(bundle, platform)) is not None:
         for prefix in warehouse_prefixes(bundle, platform):
-            out.append((warehouse.bucket, BucketGrant(bundle.tenant.id, "Warehouse", prefix, role)))
+            out.append((warehouse.bucket, BucketGrant(bundle.tenant.id, "Warehouse", prefix, role,
+                                                      bundle.tenant.storage.kms_key_id)))
     return out
 
 
