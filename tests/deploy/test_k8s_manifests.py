@@ -242,3 +242,14 @@ def test_cli_refuses_to_render_while_a_tenant_is_invalid(config_tree: Path) -> N
     assert cli(config_tree, "k8s", "finance").returncode == 0  # another tenant alone still renders
     unknown = cli(config_tree, "k8s", "nobody")
     assert unknown.returncode == 1 and "no tenant 'nobody'" in unknown.stderr
+
+
+def test_values_yaml_names_every_tenant_namespace_for_the_executor() -> None:
+    """The multi-namespace list in values.yaml's (commented) KubernetesExecutor block is every rendered namespace."""
+    text = (REPO / "helm-values" / "values.yaml").read_text()
+    (line,) = [ln for ln in text.splitlines() if "multi_namespace_mode_namespace_list:" in ln]
+    listed = line.split(":", 1)[1].strip().split(",")
+    rendered = [TenantObjects(t, DEMO).namespace for t in sorted(demo_tenants().values(), key=lambda t: t.id)]
+    assert listed == rendered, f"helm-values/values.yaml lists {listed}, tenantflow k8s renders {rendered}"
+    assert "kubectl apply -f helm-values/k8s/" in text
+    assert "kubernetes_pod_templates: /opt/airflow/pod-templates" in text
