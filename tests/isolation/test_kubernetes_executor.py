@@ -89,3 +89,31 @@ def test_the_pod_mutation_hook_refuses_a_dag_on_another_tenants_template() -> No
     with pytest.raises(AirflowClusterPolicyViolation, match="tenant 'finance'"):
         pod_mutation_hook(pod)
     assert pod.metadata.namespace == "tenantflow"
+
+
+def test_the_executors_own_pod_construction_lands_in_the_tenant_namespace() -> None:
+    """Where the cncf-kubernetes provider is installed (it is not in the lock: skipped otherwise): the pod the
+    KubernetesExecutor builds from a committed template, through this package's hook, and what it must be."""
+    pytest.importorskip("airflow.providers.cncf.kubernetes.pod_generator", reason="cncf-kubernetes provider")
+    import kubernetes_validate
+    from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator
+
+    from tenantflow.deploy.k8s_manifests import KUBERNETES_VERSION
+
+    def build(dag_id: str):
+        template = PodGenerator.deserialize_model_file(str(REPO / "helm-values/k8s/pod-templates/healthcare.yaml"))
+        return PodGenerator.construct_pod(
+            namespace="tenantflow", scheduler_job_id="1", pod_id="healthcare-labs-extract", dag_id=dag_id,
+            task_id="extract", kube_image="registry.example.com/platform/tenantflow:0.1.0", try_number=1,
+            map_index=-1, date=None, run_id="manual__1", args=["python", "-m", "airflow"],
+            pod_override_object=None, base_worker_pod=template, with_mutation_hook=True)
+
+    pod = PodGenerator.serialize_pod(build("healthcare__partner_lab_results"))
+    assert pod["metadata"]["namespace"] == "tenantflow-healthcare"  # not the executor's own "tenantflow"
+    assert pod["spec"]["serviceAccountName"] == "tenantflow-worker"
+    assert pod["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "2", "memory": "4Gi"}
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    with pytest.raises(Exception) as refused:  # the provider's PodMutationHookException, from our violation
+        build("retail__online_sales")
+    assert type(refused.value).__name__ == "PodMutationHookException"
+    assert "tenant 'healthcare'" in str(refused.value.__cause__)
