@@ -299,6 +299,39 @@ def cmd_iam(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_k8s(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.deploy.k8s_manifests import is_generated, render_all
+    from tenantflow.deploy.k8s_network import Platform
+
+    bundles, failures = load_all(settings.config_dir)
+    if args.tenant is not None:
+        if args.tenant not in bundles and args.tenant not in failures:
+            raise CommandFailed(f"no tenant {args.tenant!r} in {settings.config_dir} (tenants: "
+                                f"{', '.join(sorted({*bundles, *failures}))})")
+        bundles = {k: v for k, v in bundles.items() if k == args.tenant}
+        failures = {k: v for k, v in failures.items() if k == args.tenant}
+    for tenant_id, exc in failures.items():  # rendering without it would leave its namespace stale
+        _out(f"tenant {tenant_id!r} has an invalid config, no manifests written:\n{exc}")
+    if failures:
+        return 1
+    files = render_all([b.tenant for b in bundles.values()], Platform(account_id=args.account_id))
+    if not args.out:
+        for path, text in files.items():
+            sys.stdout.write(f"# ==> {path} <==\n{text}")
+        return 0
+    out = Path(args.out)
+    (out / "pod-templates").mkdir(parents=True, exist_ok=True)
+    if args.tenant is None:  # a retired tenant's generated files go (anything else in the folder stays)
+        for stale in sorted({*out.glob("*.yaml"), *out.glob("pod-templates/*.yaml")}):
+            if str(stale.relative_to(out)) not in files and is_generated(stale.read_text()):
+                stale.unlink()
+                _out(f"removed {stale}")
+    for path, text in files.items():
+        (out / path).write_text(text)
+        _out(f"wrote {out / path}")
+    return 0
+
+
 def cmd_databricks_deploy(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.config.loader import load_tenant
     from tenantflow.processing.databricks_deploy import DeployError, deploy
@@ -312,6 +345,12 @@ def cmd_databricks_deploy(args: argparse.Namespace, settings: Settings) -> int:
     _out(f"deployed {done['wheel']} ({done['bytes']:,} bytes) to {done['path']} on {done['workspace']}: "
          f"tenant {done['tenant']!r}'s job clusters install it from there")
     return 0
+
+
+def _aws_account_id(value: str) -> str:
+    if not (len(value) == 12 and value.isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS account id (12 digits, e.g. 111122223333)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -401,6 +440,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "terraform"], default="json")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_iam)
+
+    p = sub.add_parser("k8s", help="render each tenant's Kubernetes namespace, quota, network policies and "
+                                   "KubernetesExecutor pod template from the configs")
+    p.add_argument("tenant", nargs="?", help="only this tenant (default: all)")
+    p.add_argument("--account-id", type=_aws_account_id,
+                   help="AWS account of the tenants' IAM roles: annotate each ServiceAccount with "
+                        "arn:aws:iam::<ID>:role/tenantflow-<tenant> (unless the tenant sets workers.role_arn)")
+    p.add_argument("--out", help="write <tenant>.yaml and pod-templates/<tenant>.yaml into this folder "
+                                 "(helm-values/k8s) instead of printing them")
+    p.set_defaults(func=cmd_k8s)
 
     p = sub.add_parser("databricks", help="the tenant's Databricks workspace: deploy the job's wheel")
     databricks = p.add_subparsers(dest="databricks_command", required=True)

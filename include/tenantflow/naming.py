@@ -77,3 +77,8 @@ def arrival_asset_name(tenant_id: str, pipeline_id: str) -> str:
 def arrival_asset_uri(tenant_id: str, pipeline_id: str) -> str:
     return f"x-file-arrival://{tenant_id}/{pipeline_id}"
 
+
+
+def kubernetes_namespace(tenant_id: str) -> str:
+    """The tenant's Kubernetes namespace (`tenantflow k8s`): a DNS label, so '_' becomes '-'."""
+    return f"tenantflow-{tenant_id.replace('_', '-')}"

@@ -26,6 +26,8 @@ class PipelineContext:
     pipeline: PipelineConfig
     platform: PlatformConfig
     home: str
+    pod_templates: str | None = None
+    """The folder of the tenants' KubernetesExecutor pod templates (``[tenantflow] kubernetes_pod_templates``)."""
 
     @property
     def tenant_id(self) -> str:

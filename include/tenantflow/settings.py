@@ -11,13 +11,17 @@ The names of the first releases (``TENANTFLOW_CONFIG_DIR``, ``TENANTFLOW_HOME``,
 when the Airflow option is unset, so existing deployments keep working. Where Airflow is not
 installed (the tenantflow job on a Databricks cluster) only the environment is read.
 
-==================  =====================================================  ==========================
-option              what                                                   default
-==================  =====================================================  ==========================
-config_dir          the ``tenant_configs`` tree                            ``<repo>/tenant_configs``
-home                local state: landing, warehouse, SQLite catalog        ``<repo>/.tenantflow``
-dags_dir            where the per-tenant DAG entry files live              ``<repo>/dags/tenants``
-==================  =====================================================  ==========================
+========================  =================================================  ===========================
+option                    what                                               default
+========================  =================================================  ===========================
+config_dir                the ``tenant_configs`` tree                        ``<repo>/tenant_configs``
+home                      local state: landing, warehouse, SQLite catalog    ``<repo>/.tenantflow``
+dags_dir                  where the per-tenant DAG entry files live          ``<repo>/dags/tenants``
+kubernetes_pod_templates  folder of the tenants' pod templates             unset: tasks run on the
+                          (``<tenant>.yaml``, ``tenantflow k8s``); set:      default executor
+                          every tenant task runs on the KubernetesExecutor
+                          in its tenant's namespace
+========================  =================================================  ===========================
 
 ``tenant_aws_identity = required`` (default ``fallback``): a tenant's task whose ``<tenant>__aws`` connection
 does not exist fails, instead of using the environment's (shared) AWS credentials (``tenantflow.identity``).
@@ -73,6 +77,8 @@ class Settings:
     """Local state: landing, warehouse, SQLite catalog (``[tenantflow] home``)."""
     dags_dir: Path
     """Where the per-tenant DAG entry files live (``[tenantflow] dags_dir``)."""
+    kubernetes_pod_templates: Path | None = None
+    """The tenants' KubernetesExecutor pod templates (``[tenantflow] kubernetes_pod_templates``); None: unset."""
 
 
 def get_settings(anchor: str | Path | None = None, *, cached: bool = True) -> Settings:
@@ -81,19 +87,21 @@ def get_settings(anchor: str | Path | None = None, *, cached: bool = True) -> Se
     Paths are resolved (symlinks followed); ``cached=False`` resolves them again, for a long-running process
     whose config tree is a git-sync checkout behind a symlink that is swapped on every sync."""
     folder = os.path.dirname(os.path.abspath(anchor)) if anchor else os.getcwd()
-    values = tuple(setting(key) for key in ("config_dir", "home", "dags_dir"))
+    values = tuple(setting(key) for key in ("config_dir", "home", "dags_dir", "kubernetes_pod_templates"))
     return (_settings if cached else _settings.__wrapped__)(folder, bool(anchor), values)
 
 
 @functools.lru_cache(maxsize=64)
 def _settings(folder: str, anchored: bool, values: tuple[str | None, ...]) -> Settings:
     # every tenant's DAG file asks for the same settings at parse time: resolve paths once
-    config_value, home_value, dags_value = values
+    config_value, home_value, dags_value, pod_templates_value = values
     base = Path(folder).resolve().parents[1] if anchored else Path(folder)
     config_dir = Path(config_value or base / "tenant_configs").resolve()
     home = Path(home_value or config_dir.parent / ".tenantflow").resolve()
     dags_dir = Path(dags_value or config_dir.parent / "dags" / "tenants").resolve()
-    return Settings(config_dir=config_dir, home=home, dags_dir=dags_dir)
+    # as configured, not resolved: the scheduler reads the files, and its filesystem is not this process's
+    pod_templates = Path(pod_templates_value) if pod_templates_value else None
+    return Settings(config_dir=config_dir, home=home, dags_dir=dags_dir, kubernetes_pod_templates=pod_templates)
 
 
 def resolve_local(location: str, home: Path) -> str:

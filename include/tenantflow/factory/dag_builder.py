@@ -30,6 +30,7 @@ from tenantflow.pipeline_context import PipelineContext
 from tenantflow.streams.registry import is_stream_source
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+KUBERNETES_EXECUTOR = "KubernetesExecutor"  # must be in [core] executor, else the DAG fails to import
 # One task per stage, named after it: a task group around a single task would only add a level to
 # every task id and to the grid. Task ids of the first releases, for reading their run history:
 # extract.extract, land.land_raw, quality.validate, transform.transform_sql, load.load_iceberg,
@@ -49,11 +50,24 @@ def default_args(ctx: PipelineContext) -> dict[str, Any]:
     }
     if ctx.tenant.quotas.worker_queue:
         args["queue"] = ctx.tenant.quotas.worker_queue
+    args.update(kubernetes_executor_args(ctx))
     if wants_alert(ctx, "failure"):
         from tenantflow.notifications.notifier import TenantAlertNotifier
 
         args["on_failure_callback"] = TenantAlertNotifier(pipeline_ctx=ctx, event="failure")
     return args
+
+
+def kubernetes_executor_args(ctx: PipelineContext) -> dict[str, Any]:
+    """With ``[tenantflow] kubernetes_pod_templates`` set: Airflow 3's per-task executor, the tenant's pod template.
+
+    Plain strings (no kubernetes import at parse time); the cluster policy's pod mutation hook moves the pod into
+    the tenant's namespace, as the executor puts every pod into its own namespace whatever the template says.
+    """
+    if ctx.pod_templates is None:
+        return {}
+    return {"executor": KUBERNETES_EXECUTOR,
+            "executor_config": {"pod_template_file": f"{ctx.pod_templates.rstrip('/')}/{ctx.tenant_id}.yaml"}}
 
 
 def wants_alert(ctx: PipelineContext, event: str) -> bool:

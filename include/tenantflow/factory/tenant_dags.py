@@ -41,7 +41,8 @@ def tenant_dags(entry_file: str, tenant_id: str | None = None) -> dict[str, Any]
         return {}  # a retired tenant whose entry file is still there: no DAGs, and no import error for it
     bundle = load_tenant(settings.config_dir, tenant_id, only_pipeline=only_pipeline,
                          cache_dir=settings.home / "cache" / "configs")
-    contexts = [PipelineContext(bundle.tenant, p, bundle.platform, str(settings.home))
+    pod_templates = str(settings.kubernetes_pod_templates) if settings.kubernetes_pod_templates else None
+    contexts = [PipelineContext(bundle.tenant, p, bundle.platform, str(settings.home), pod_templates)
                 for p in bundle.pipelines if p.enabled]
     maintenance_id = naming.maintenance_dag_id(tenant_id)
     dags = {ctx.dag_id: build_dag(ctx) for ctx in contexts if requested in (None, ctx.dag_id)}

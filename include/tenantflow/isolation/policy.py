@@ -99,7 +99,46 @@ def dag_violations(dag: Any, tenant_id: str) -> list[str]:
         for conn_id in _connection_ids(task):
             if not naming.owns_connection(tenant_id, conn_id):
                 problems.append(f"task {task.task_id!r} uses connection {conn_id!r} of another tenant")
+        problems += executor_config_violations(task, tenant_id)
     return problems + asset_violations(dag, tenant_id)
+
+
+def executor_config_violations(task: Any, tenant_id: str) -> list[str]:
+    """A tenant task's executor_config names only the tenant's own pod template (`tenantflow k8s`): a
+    `pod_override` or another tenant's template would run it with another identity, namespace or size."""
+    config = getattr(task, "executor_config", None) or {}
+    problems = [f"task {task.task_id!r} sets executor_config {key!r}; only 'pod_template_file' is allowed"
+                for key in sorted(set(config) - {"pod_template_file"})]
+    template = config.get("pod_template_file")
+    if template is not None and Path(str(template)).name != f"{tenant_id}.yaml":
+        problems.append(f"task {task.task_id!r} uses pod template {template!r}, must be <folder>/{tenant_id}.yaml")
+    return problems
+
+
+TENANT_POD_LABEL = "tenantflow.io/tenant"  # set by the tenant's pod template (tenantflow.deploy.k8s_manifests)
+
+
+@hookimpl
+def pod_mutation_hook(pod: Any) -> None:
+    """A KubernetesExecutor task pod built from a tenant's pod template runs in the tenant's namespace.
+
+    The executor overrides the template's namespace with its own (``[kubernetes_executor] namespace``); this
+    hook, run by the executor on every pod it builds, puts it back, after checking that the pod's DAG is
+    the tenant's (a DAG of tenant A on tenant B's template would otherwise run as B).
+    """
+    labels = getattr(pod.metadata, "labels", None) or {}
+    tenant_id = labels.get(TENANT_POD_LABEL)
+    if tenant_id is None or labels.get("kubernetes_executor") != "True":
+        return  # not a tenant task pod of the KubernetesExecutor (e.g. a KubernetesPodOperator's pod)
+    dag_id = (getattr(pod.metadata, "annotations", None) or {}).get("dag_id", "")
+    parts = naming.split_dag_id(dag_id)
+    if parts is None or parts[0] != tenant_id:
+        from airflow.exceptions import AirflowClusterPolicyViolation
+
+        raise AirflowClusterPolicyViolation(
+            f"pod of DAG {dag_id!r} was built from tenant {tenant_id!r}'s pod template; a DAG runs on its own "
+            "tenant's template only")
+    pod.metadata.namespace = naming.kubernetes_namespace(tenant_id)
 
 
 @hookimpl
