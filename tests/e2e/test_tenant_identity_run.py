@@ -1,9 +1,10 @@
 """Each tenant's pipelines run with the tenant's own cloud identity, into its own warehouse, under its own key.
 
 An emulated AWS (a moto server in a process of its own, IAM authorization enforced once set up) where only
-the tenants' roles may touch their buckets: the workers' ambient credentials are refused everywhere, so a
-task that used them instead of ``<tenant>__aws`` (a ``role_arn`` assumed through STS) would fail. Glue is the
-catalog, landing and warehouse are on S3, every object must carry the tenant's KMS key.
+the tenants' roles — with the policies `tenantflow iam` generates — may touch their buckets: the workers'
+ambient credentials are refused everywhere, so a task that used them instead of ``<tenant>__aws`` (a
+``role_arn`` assumed through STS) would fail. Glue is the catalog, landing and warehouse are on S3, every
+object must carry the tenant's KMS key.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import pytest
 from cloud_emulators import free_port
 from conftest import run_cli
 from e2e.helpers import demo_tree, open_table, run_dag
+from tenantflow.config.loader import load_all
 from yaml_edits import edit
 
 pytestmark = pytest.mark.e2e
 
 TENANTS = {"finance": "finance__orders", "retail": "retail__products"}
 REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's account
 
 
 @pytest.fixture(scope="module")
@@ -55,28 +58,36 @@ def _client(service: str, endpoint: str, key: tuple[str, str] = ("testing", "tes
                         aws_secret_access_key=key[1])
 
 
-def _tenant_role(endpoint: str, tenant: str) -> dict:
-    """A role only the tenant's base user may assume, allowed on the tenant's buckets, prefix, key and Glue."""
+def _tenant_keys(endpoint: str, tenant: str) -> dict:
+    """The tenant's KMS key and landing bucket, and the base user its connection signs in with."""
     iam = _client("iam", endpoint)
     user = iam.create_user(UserName=f"{tenant}-base")["User"]
     access = iam.create_access_key(UserName=f"{tenant}-base")["AccessKey"]
-    role_arn = iam.create_role(RoleName=f"tenantflow-{tenant}", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": user["Arn"]},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    iam.put_user_policy(UserName=f"{tenant}-base", PolicyName="assume", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}]}))
-    iam.put_role_policy(RoleName=f"tenantflow-{tenant}", PolicyName="data", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:*", "Resource": [
-                f"arn:aws:s3:::acme-{tenant}-landing", f"arn:aws:s3:::acme-{tenant}-landing/*",
-                f"arn:aws:s3:::acme-lakehouse/{tenant}/*"]},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-lakehouse"},
-            # moto authorizes KMS and Glue against resource '*' only (see tests/isolation: the IAM matrix)
-            {"Effect": "Allow", "Action": ["kms:*", "glue:*"], "Resource": "*"}]}))
     key = _client("kms", endpoint).create_key(Description=f"{tenant} data")["KeyMetadata"]["Arn"]
     _client("s3", endpoint).create_bucket(Bucket=f"acme-{tenant}-landing")
-    return {"role_arn": role_arn, "key": (access["AccessKeyId"], access["SecretAccessKey"]), "kms": key}
+    return {"user": user["Arn"], "key": (access["AccessKeyId"], access["SecretAccessKey"]), "kms": key}
+
+
+def _tenant_role(endpoint: str, bundle, platform, setup: dict) -> str:
+    """The role `tenantflow iam` generates for the tenant, with its generated policy, assumable by its base user."""
+    from tenantflow.isolation.iam_policies import AwsAccount, role_policy, tenant_role_name
+
+    account = AwsAccount(account_id=ACCOUNT_ID, region=REGION,
+                         platform_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/tenantflow-platform")
+    policy = role_policy(bundle, platform, account)
+    # moto authorizes KMS and Glue against resource '*' only, so their generated resource-scoped statements
+    # never match there (tests/isolation/test_iam_matrix.py): the emulator needs '*' for those two services
+    policy["Statement"].append({"Sid": "MotoMatchesKmsAndGlueOnlyOnStar", "Effect": "Allow",
+                                "Action": ["kms:*", "glue:*"], "Resource": "*"})
+    iam, name = _client("iam", endpoint), tenant_role_name(bundle.tenant.id)
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": setup["user"]},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.put_user_policy(UserName=f"{bundle.tenant.id}-base", PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}]}))
+    iam.put_role_policy(RoleName=name, PolicyName="tenantflow", PolicyDocument=json.dumps(policy))
+    return role_arn
 
 
 def _connection(endpoint: str, tenant: dict) -> str:
@@ -98,10 +109,14 @@ def runs(enforcing_aws, tmp_path_factory, airflow_db):
     properties:
       warehouse: "s3://acme-lakehouse/{tenant}"''')
     _client("s3", endpoint).create_bucket(Bucket="acme-lakehouse")
-    tenants = {t: _tenant_role(endpoint, t) for t in TENANTS}
+    tenants = {t: _tenant_keys(endpoint, t) for t in TENANTS}
     for tenant, setup in tenants.items():
         edit(configs / tenant / "tenant.yaml", f"landing: landing/{tenant}",
              f"landing: s3://acme-{tenant}-landing/raw\n  kms_key_id: {setup['kms']}")
+    bundles, failures = load_all(configs)
+    assert not failures, failures
+    for tenant, setup in tenants.items():
+        setup["role_arn"] = _tenant_role(endpoint, bundles[tenant], bundles[tenant].platform, setup)
     iam = _client("iam", endpoint)
     iam.create_user(UserName="auditor")
     iam.put_user_policy(UserName="auditor", PolicyName="all", PolicyDocument=json.dumps({
