@@ -123,5 +123,6 @@ def _iceberg_rows(state: Path, identifier: str) -> int:
     from tenantflow.config.loader import load_platform
 
     platform = load_platform(Path(os.environ.get("TENANTFLOW_CONFIG_DIR", "tenant_configs"))).config
-    catalog = open_catalog("local", platform.catalogs["local"], str(state))
+    # the smoke check reads finance's tables: the catalog's warehouse is per tenant ('{tenant}')
+    catalog = open_catalog("local", platform.catalogs["local"], str(state), tenant_id="finance")
     return catalog.load_table(identifier).scan().to_arrow().num_rows
