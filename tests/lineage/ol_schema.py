@@ -3,7 +3,8 @@
 An event validates against ``OpenLineage.json``; then every facet whose ``_schemaURL`` is a standard
 OpenLineage facet validates against that facet's own schema (a version not vendored is an error, not a
 skip). Custom facets (the provider's ``airflow*``, tenantflow's ``tenantflow_*``) are checked against the
-base facet definitions only, as the spec does.
+base facet definitions only, as the spec does, except tenantflow's, which validate against their published
+schema (docs/lineage-facets.json).
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 SCHEMAS = Path(__file__).parent / "schemas"
+OWN_FACETS = Path(__file__).resolve().parents[2] / "docs" / "lineage-facets.json"
 SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 FACETS = "https://openlineage.io/spec/facets/"
+OWN = json.loads(OWN_FACETS.read_text())["$id"]
 
 
 def _registry() -> Registry:
     resources = []
-    for path in [SCHEMAS / "OpenLineage.json", *sorted((SCHEMAS / "facets").glob("*.json"))]:
+    for path in [SCHEMAS / "OpenLineage.json", *sorted((SCHEMAS / "facets").glob("*.json")), OWN_FACETS]:
         schema = json.loads(path.read_text())
         resources.append((schema["$id"], Resource.from_contents(schema)))
     return Registry().with_resources(resources)
@@ -51,7 +54,7 @@ def validate(event: dict[str, Any]) -> list[str]:
     problems = [f"event {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in EVENT.iter_errors(event)]
     for key, facet in _facets(event):
         url = facet.get("_schemaURL", "")
-        if not url.startswith(FACETS):
+        if not url.startswith((FACETS, OWN)):
             continue
         if url.split("#", 1)[0] not in {str(uri) for uri in REGISTRY}:
             problems.append(f"facet {key}: schema {url} is not vendored in tests/lineage/schemas")
@@ -63,4 +66,4 @@ def validate(event: dict[str, Any]) -> list[str]:
 
 def standard_facets(event: dict[str, Any]) -> set[str]:
     """Keys of the event's facets that were validated against a facet schema of their own."""
-    return {key for key, facet in _facets(event) if facet.get("_schemaURL", "").startswith(FACETS)}
+    return {key for key, facet in _facets(event) if facet.get("_schemaURL", "").startswith((FACETS, OWN))}

@@ -12,7 +12,7 @@ from openlineage.client.uuid import generate_new_uuid
 
 from conftest import REPO
 from lineage.finance_fx import LOOKUPS, SQL, add_transform, expected_column_lineage
-from lineage.ol_schema import validate
+from lineage.ol_schema import standard_facets, validate
 from tenantflow.config.loader import load_tenant
 from tenantflow.factory.dag_builder import build_dag
 from tenantflow.lineage.datasets import landing_dataset, table_dataset
@@ -191,3 +191,14 @@ def test_two_tenants_never_share_an_output_dataset_and_jobs_carry_the_tenant(mon
             assert not outputs[a] & outputs[b], f"tenants {a} and {b} share output datasets"
             assert not {n for n, _ in outputs[a] if n.startswith("iceberg")} & {
                 n for n, _ in outputs[b] if n.startswith("iceberg")}, "an Iceberg namespace shared by two tenants"
+
+
+def test_the_schemas_reject_a_broken_facet_ours_included():
+    ctx = next(c for c in contexts() if c.dag_id == "finance__orders")
+    doc = event(ctx, "quality", stage_lineage("quality", ctx, fake_record("quality")))
+    assert {"tenantflow_quality", "tenantflow_pipeline", "dataQualityAssertions"} <= standard_facets(doc)
+    doc["inputs"][0]["inputFacets"]["tenantflow_quality"]["flaggedRows"] = -1
+    doc["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"][0]["success"] = "yes"
+    doc["run"]["facets"]["tenantflow_pipeline"]["stage"] = "publish"
+    problems = validate(doc)
+    assert len(problems) == 3 and all(p.startswith("facet ") for p in problems), problems
