@@ -9,6 +9,7 @@ from tenantflow.operators.base import PipelineStageOperator
 
 class StreamConsumeOperator(PipelineStageOperator):
     ui_color = "#fdebd0"
+    lineage_stage = "consume"
 
     def execute(self, context: Any) -> dict[str, Any]:
         from tenantflow.streams.consume import consume
@@ -17,4 +18,4 @@ class StreamConsumeOperator(PipelineStageOperator):
         source = self.pipeline_ctx.pipeline.source
         result = consume(self.pipeline_ctx, self.run_id(context), stream_reader(self.pipeline_ctx),
                          source.batch, source.per_run)
-        return result.as_dict()
+        return self.record_lineage(context, result.as_dict())

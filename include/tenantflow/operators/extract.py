@@ -15,6 +15,7 @@ from tenantflow.operators.base import PipelineStageOperator
 
 class ExtractOperator(PipelineStageOperator):
     ui_color = "#d6eaf8"
+    lineage_stage = "extract"
 
     def execute(self, context: Any) -> dict[str, Any]:
         ctx = self.pipeline_ctx
@@ -55,13 +56,17 @@ class ExtractOperator(PipelineStageOperator):
                       f"; {bad_rows.count} malformed row(s) rejected to {rejected_at}" if bad_rows.count else "")
         emit.stage_volume(ctx, "extract", rows=staged.rows, bytes=emit.part_bytes(staged.parts),
                           rejected_rows=bad_rows.count)
-        return {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark,
+        result = {"rows": staged.rows, "files": staged.files, "source": description, "watermark": new_watermark,
                 # the load state this read was planned on: the load re-checks it at commit
                 "incremental": cursor is not None and not incremental.full_refresh,
                 "planned_watermark": planned_watermark,
                 "source_files": source_files, "rejected_rows": bad_rows.count,
                 "rejected_reasons": bad_rows.reasons(), "rejects": rejected_at,
                 **({"refused_objects": list(arrived.refused)} if arrived is not None and arrived.refused else {})}
+        from tenantflow.landing.batch import describe_schema
+
+        return self.record_lineage(context, result, schema=describe_schema(staged.schema or []),
+                                   bytes=emit.part_bytes(staged.parts))
 
     def _arrived_objects(self, context: Any) -> Any:
         """The run's own triggering events (or fail); for a file-arrival run, the objects they notify.

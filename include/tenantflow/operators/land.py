@@ -11,6 +11,7 @@ from tenantflow.operators.base import PipelineStageOperator
 
 class LandOperator(PipelineStageOperator):
     ui_color = "#d5f5e3"
+    lineage_stage = "land"
 
     def __init__(self, *, extract_task_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -36,4 +37,4 @@ class LandOperator(PipelineStageOperator):
 
             expired = expire_batches(hook.location, raw_batches=retention.raw_batches, rejects=retention.rejects)
             result["expired_batches"] = len(expired)
-        return result
+        return self.record_lineage(context, result, schema=manifest.schema, bytes=emit.part_bytes(manifest.parts))

@@ -15,6 +15,7 @@ from tenantflow.operators.base import PipelineStageOperator
 
 class IcebergLoadOperator(PipelineStageOperator):
     ui_color = "#e8daef"
+    lineage_stage = "load"
 
     def execute(self, context: Any) -> dict[str, Any]:
         try:
@@ -24,4 +25,4 @@ class IcebergLoadOperator(PipelineStageOperator):
         # also an empty or already-committed run: the table is up to date with the source as of now
         emit.table_loaded(self.pipeline_ctx, rows=int(result.get("rows", 0)), bytes=result.get("bytes"),
                           at=dt.datetime.now(dt.UTC))
-        return result
+        return self.record_lineage(context, result)

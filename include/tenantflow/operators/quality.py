@@ -35,6 +35,7 @@ class QualityGateFailed(AirflowFailException):
 
 class QualityCheckOperator(PipelineStageOperator):
     ui_color = "#fdebd0"
+    lineage_stage = "quality"
 
     def execute(self, context: Any) -> dict[str, Any]:
         import pyarrow as pa
@@ -98,4 +99,6 @@ class QualityCheckOperator(PipelineStageOperator):
             from tenantflow.notifications.events import quality_warned
 
             summary["notified"] = quality_warned(ctx, run_id, summary, context)
-        return summary
+        from tenantflow.landing.batch import describe_schema
+
+        return self.record_lineage(context, summary, schema=describe_schema(batch.schema) if batch is not None else [])

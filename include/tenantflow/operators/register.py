@@ -23,6 +23,7 @@ def table_properties(ctx: Any) -> dict[str, str]:
 
 class RegisterTableOperator(PipelineStageOperator):
     ui_color = "#fcf3cf"
+    lineage_stage = "register"
 
     def execute(self, context: Any) -> dict[str, Any]:
         ctx = self.pipeline_ctx
@@ -31,7 +32,7 @@ class RegisterTableOperator(PipelineStageOperator):
         if table is None:
             self.log.warning("table %s does not exist (nothing loaded yet): nothing to register",
                              ctx.table_identifier)
-            return {"table": ctx.table_identifier, "registered": False}
+            return self.record_lineage(context, {"table": ctx.table_identifier, "registered": False})
         from tenantflow.catalog.registration import apply_column_comments, documented_properties
 
         properties = {**documented_properties(ctx.pipeline.target), **table_properties(ctx)}
@@ -44,4 +45,5 @@ class RegisterTableOperator(PipelineStageOperator):
         columns = apply_column_comments(hook.table(), ctx.pipeline.target)  # reloaded: properties just changed
         self.log.info("registered %s (%d propert%s, %d column comment(s) changed)", ctx.table_identifier,
                       len(changed), "y" if len(changed) == 1 else "ies", len(columns))
-        return {"table": ctx.table_identifier, "registered": True, "asset": ctx.asset_uri}
+        return self.record_lineage(context, {"table": ctx.table_identifier, "registered": True,
+                                             "asset": ctx.asset_uri})

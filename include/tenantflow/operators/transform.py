@@ -10,10 +10,12 @@ from tenantflow.operators.base import PipelineStageOperator
 
 class LocalTransformOperator(PipelineStageOperator):
     ui_color = "#d1f2eb"
+    lineage_stage = "transform"
 
     def execute(self, context: Any) -> dict[str, Any]:
         from tenantflow.processing.transform_step import run_local_transform
 
         ctx = self.pipeline_ctx
         manifest = run_local_transform(ctx, self.run_id(context), IcebergHook(ctx).catalog)
-        return {"rows": manifest.rows, "files": len(manifest.files), "source": manifest.source}
+        result = {"rows": manifest.rows, "files": len(manifest.files), "source": manifest.source}
+        return self.record_lineage(context, result, schema=manifest.schema)
