@@ -9,6 +9,7 @@ Ctrl-C stops everything this started. ``--check`` runs a smoke check and exits.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -133,8 +134,21 @@ def logins_table(port: int, tenants: list[str]) -> str:
         for role in TENANT_ROLES:
             user = f"{tenant}_{role.key}"
             lines.append(f"  {user:<22} {demo_password(user):<28} {role.title} of {tenant}")
-    lines += ["", "Ctrl-C stops everything."]
+    lines += ["", *cli_login_lines(port), "", "Ctrl-C stops everything."]
     return "\n".join(lines)
+
+
+def cli_login_lines(port: int, user: str = "finance_engineer") -> list[str]:
+    """A tenant user's remote CLI, ready to paste: a token from /auth/token, airflowctl's login, a trigger."""
+    url = f"http://localhost:{port}"
+    body = json.dumps({"username": user, "password": demo_password(user)})
+    return [
+        f"Remote CLI as {user} (README: For tenant users):",
+        f"  export AIRFLOW_CLI_TOKEN=$(curl -s -X POST {url}/auth/token -H 'Content-Type: application/json' "
+        f"-d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f'  airflowctl auth login --api-url {url} --api-token "$AIRFLOW_CLI_TOKEN" --skip-keyring',
+        "  airflowctl dags trigger finance__fx_rates",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -186,55 +186,32 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failures else 0
 
 
-def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
-    from tenantflow.catalog.catalogs import open_tenant_catalog
-    from tenantflow.catalog.inventory import render, tenant_tables
-    from tenantflow.config.loader import load_tenant
+def _remote_or_local(args: argparse.Namespace, tenant_id: str, view: str, params: dict, local) -> int:
+    """A tenant view from the api-server with the user's token (``--api-url``/``--remote``), else computed here."""
+    if args.api_url or args.remote:
+        from tenantflow.remote import fetch_view, remote
 
-    try:
-        bundle = load_tenant(settings.config_dir, args.tenant_id)
-    except ConfigErrors as exc:
-        _out(str(exc))
-        return 1
-    ref = bundle.tenant.catalog
-    catalog = open_tenant_catalog(bundle.tenant, bundle.platform, str(settings.home))
-    tables = tenant_tables(catalog, bundle.tenant.id, ref.namespace)
-    if args.json:
-        _out(json.dumps([t.as_dict() for t in tables], indent=2))
+        output, code = fetch_view(remote(args.api_url), tenant_id, view, params)
     else:
-        for line in render(tables) or [f"no tables in {ref.name}:{ref.namespace} yet"]:
-            _out(line)
-    return 0
+        result = local()
+        output, code = result.output, result.exit_code
+    sys.stdout.write(output)
+    return code
+
+
+def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.tenant_views import tables_view
+
+    return _remote_or_local(args, args.tenant_id, "tables", {"format": "json" if args.json else "table"},
+                            lambda: tables_view(settings, args.tenant_id, as_json=args.json))
 
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
-    from tenantflow.catalog.catalogs import open_tenant_catalog
-    from tenantflow.config.loader import load_tenant
-    from tenantflow.quality.store import QualityStore, last_runs, table_lines
+    from tenantflow.tenant_views import quality_view
 
-    try:
-        bundle = load_tenant(settings.config_dir, args.tenant)
-    except ConfigErrors as exc:
-        _out(f"tenantflow quality: tenant {args.tenant!r} has an invalid config:\n{exc}")
-        return 1
-    except FileNotFoundError:
-        _out(f"tenantflow quality: no tenant {args.tenant!r} in {settings.config_dir}")
-        return 1
-    if args.pipeline and args.pipeline not in {p.id for p in bundle.pipelines}:
-        known = ", ".join(p.id for p in bundle.pipelines)
-        _out(f"tenantflow quality: tenant {args.tenant!r} has no pipeline {args.pipeline!r} (pipelines: {known})")
-        return 1
-    ref = bundle.tenant.catalog
-    catalog = open_tenant_catalog(bundle.tenant, bundle.platform, str(settings.home))
-    runs = last_runs(QualityStore(catalog, ref.namespace).trend(args.pipeline), args.last)
-    if args.json:
-        _out(json.dumps(runs, indent=2))
-    elif not runs:
-        _out(f"no quality results yet in {ref.namespace}._quality_results")
-    else:
-        for line in table_lines(runs):
-            _out(line)
-    return 0
+    params = {"format": "json" if args.json else "table", "pipeline": args.pipeline, "last": args.last}
+    return _remote_or_local(args, args.tenant, "quality", params, lambda: quality_view(
+        settings, args.tenant, pipeline=args.pipeline, last=args.last, as_json=args.json))
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
@@ -261,6 +238,11 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.usage.command import run_usage
 
+    if args.api_url or args.remote:
+        if args.tenant is None or args.plot:
+            raise CommandFailed("the remote mode shows one tenant's usage: pass --tenant TENANT (and no --plot)", 2)
+        params = {"from": args.from_day, "to": args.to_day, "format": args.format}
+        return _remote_or_local(args, args.tenant, "usage", params, lambda: None)
     result = run_usage(settings, first=args.from_day, last=args.to_day, tenant=args.tenant, fmt=args.format,
                        plot_path=args.plot)
     sys.stdout.write(result.output)
@@ -402,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tables", help="list a tenant's tables: schema, snapshots, last load, rows")
     p.add_argument("tenant_id")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _remote_options(p)
     p.set_defaults(func=cmd_tables)
 
     p = sub.add_parser("quality", help="quality trend of a tenant's runs: rows, score, failed rules")
@@ -409,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pipeline", nargs="?", help="one pipeline (default: all of the tenant's)")
     p.add_argument("--last", type=int, default=10, metavar="N", help="newest N runs (0: all; default 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _remote_options(p)
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("plan", help="what a config change does between two git refs (for reviewers)")
@@ -466,8 +450,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", help="one tenant (default: all)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--plot", metavar="FILE.png", help="also draw cost by tenant and by day into FILE.png")
+    _remote_options(p)
     p.set_defaults(func=cmd_usage)
     return parser
+
+
+def _remote_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--api-url", metavar="URL", help="ask the api-server with your own token (AIRFLOW_CLI_TOKEN or "
+                                                    "your airflowctl login) instead of reading the data here")
+    p.add_argument("--remote", action="store_true", help="like --api-url, with the URL of your airflowctl login")
+
+
+REMOTE_CAPABLE = frozenset({"tables", "quality", "usage"})
+REMOTE_SETTINGS = Settings(Path("."), Path("."), Path("."))  # unused: the server has the settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -477,8 +472,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:  # started with stdout closed (`tenantflow list >&-`)
         return _fail(args.command, "stdout is closed: nothing can be printed (redirect it, e.g. > out.txt)", 1)
     try:
-        settings = get_settings()
-        if args.command not in CONFIG_FREE_COMMANDS or (args.command == "validate" and not args.paths):
+        # a tenant user's remote view reads no settings (and so never makes an airflow.cfg on their machine)
+        remote = args.command in REMOTE_CAPABLE and (args.api_url or args.remote)
+        settings = REMOTE_SETTINGS if remote else get_settings()
+        if not remote and (args.command not in CONFIG_FREE_COMMANDS or (args.command == "validate" and not args.paths)):
             check_config_dir(settings)
         code = int(args.func(args, settings))
         sys.stdout.flush()  # inside the try: a reader that went away shows up here, not at interpreter exit

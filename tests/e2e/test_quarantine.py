@@ -141,4 +141,4 @@ def test_cli_prints_the_trend(quarantined):
     assert run["pipeline"] == "sales" and run["rows"] == 500 and 0 < run["score"] < 100
     assert run["quarantined_rows"] > 0
     missing = run_cli("tenantflow", "quality", "retail", "nope", env=env, check=False)
-    assert missing.returncode == 1 and "has no pipeline 'nope'" in missing.stdout
+    assert missing.returncode == 1 and "tenantflow quality: tenant 'retail' has no pipeline 'nope'" in missing.stderr

@@ -5,7 +5,8 @@ UI's ``_token`` cookie that the page in the Airflow UI's iframe sends), then sco
 the DAGs the auth manager lets the user read (``scope``). Another tenant's data is a 403.
 
 Routes: ``/`` the page; ``/api/me`` who the user is and which tenants they see; ``/api/overview`` all
-tenants (platform viewers only); ``/api/tenants/{tenant}`` one tenant's page data.
+tenants (platform viewers only); ``/api/tenants/{tenant}`` one tenant's page data;
+``/api/tenants/{tenant}/{tables,quality,usage}`` the CLI's tenant views (``views_api``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tenantflow import naming
 from tenantflow.dashboard import queries
 from tenantflow.dashboard.cost import cost_this_month
 from tenantflow.dashboard.scope import NotPlatformViewer, Scope, TenantNotVisible, scope_from_dag_ids
+from tenantflow.dashboard.views_api import views_router
 
 URL_PREFIX = "/tenants-dashboard"
 
@@ -85,4 +87,5 @@ def create_app() -> FastAPI:
             "cost_this_month": cost_this_month(session, [tenant_id]),
         }
 
+    app.include_router(views_router(user_scope))  # the tenant views of the CLI's remote mode
     return app
