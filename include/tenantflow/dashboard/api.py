@@ -5,7 +5,9 @@ UI's ``_token`` cookie that the page in the Airflow UI's iframe sends), then sco
 the DAGs the auth manager lets the user read (``scope``). Another tenant's data is a 403.
 
 Routes: ``/`` the page; ``/api/me`` who the user is and which tenants they see; ``/api/overview`` all
-tenants (platform viewers only); ``/api/tenants/{tenant}`` one tenant's page data.
+tenants (platform viewers only); ``/api/tenants/{tenant}`` one tenant's page data;
+``/api/tenants/{tenant}/audit`` the tenant's audit trail, for the roles ``access_matrix.audit_reader_roles``
+names (Auditor, Platform Admin, the tenant's own admin) — decided by role, not by readable DAGs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow.models.dag import DagModel
-from fastapi import Depends, FastAPI, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
@@ -85,4 +87,29 @@ def create_app() -> FastAPI:
             "cost_this_month": cost_this_month(session, [tenant_id]),
         }
 
+    @app.get("/api/tenants/{tenant_id}/audit")
+    def tenant_audit(tenant_id: str, user: GetUserDep, since: str | None = None, until: str | None = None,
+                     action: str | None = None, limit: int = 500) -> dict[str, Any]:
+        from tenantflow.isolation.access_matrix import audit_reader_roles, may_read_audit
+
+        roles = {role.name for role in getattr(user, "roles", None) or ()}
+        if not may_read_audit(tenant_id, roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"user {user.get_name()!r} may not read the audit trail of tenant {tenant_id!r} "
+                                f"(roles allowed: {', '.join(sorted(audit_reader_roles(tenant_id)))})")
+        return _audit(tenant_id, since, until, action, max(1, min(limit, 10_000)))
+
     return app
+
+
+def _audit(tenant_id: str, since: str | None, until: str | None, action: str | None, limit: int) -> dict[str, Any]:
+    from tenantflow.audit.command import read_audit, window
+    from tenantflow.cli_errors import CommandFailed
+    from tenantflow.settings import get_settings
+
+    try:
+        records = read_audit(get_settings(), tenant_id, window(since, until), action)
+    except CommandFailed as exc:
+        code = status.HTTP_400_BAD_REQUEST if exc.exit_code == 2 else status.HTTP_404_NOT_FOUND
+        raise HTTPException(code, str(exc)) from exc
+    return {"tenant": tenant_id, "count": len(records), "records": [r.as_dict() for r in records[-limit:]]}
