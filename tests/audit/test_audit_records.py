@@ -219,3 +219,51 @@ def test_records_are_read_by_period_and_action(tmp_path):
     assert [r.target for r in store.read(action="sync.*")] == ["acme.t3"]
     with pytest.raises(ValueError, match="do not belong"):
         store.append([AuditRecord("other", day, "u", "load", "other.t")])
+
+
+def test_a_stream_runs_micro_batches_are_recorded_from_the_tables_snapshots(tree):
+    from tenantflow.audit.events import stream_load_records
+    from tenantflow.loading import state
+
+    ctx = context(tree)
+    catalog = IcebergHook(ctx).catalog
+    catalog.create_namespace_if_not_exists("retail")
+    table = catalog.create_table("retail.sales", pa.schema([("sale_id", pa.int64())]))
+    run = "scheduled__2026-12-06T12:00:00+00:00"
+    for n, batch_run in enumerate([f"{run}.ab12cd34.00000", f"{run}.ab12cd34.00001", "manual__other.x.00000"]):
+        table.append(pa.table({"sale_id": pa.array(range(n + 2), pa.int64())}),
+                     snapshot_properties={state.RUN_ID: batch_run})
+    records = stream_load_records(ctx, table.refresh(), run_id=run, actor=SCHEDULER)
+    assert [(r.run_id, r.details["rows_added"], r.details["airflow_run_id"]) for r in records] == [
+        (f"{run}.ab12cd34.00000", 2, run), (f"{run}.ab12cd34.00001", 3, run)]
+    assert [r.snapshot_id for r in records] == [s.snapshot_id for s in table.snapshots()[:2]]
+    store = AuditStore.for_tenant(ctx.tenant, ctx.platform, ctx.home)
+    assert store.append(records) == 2
+    assert store.append(stream_load_records(ctx, table, run_id=run, actor=SCHEDULER)) == 0, "a retry doubled them"
+
+
+def test_a_consume_that_fails_after_committing_still_records_its_micro_batches(tree, monkeypatch):
+    from tenantflow.loading import state
+    from tenantflow.operators.consume import StreamConsumeOperator
+    from tenantflow.streams import consume as consume_module
+    from tenantflow.streams import registry
+
+    bundle = load_tenant(tree / "tenant_configs", "retail")  # store_events: a queue source
+    ctx = PipelineContext(bundle.tenant, bundle.pipeline("store_events"), bundle.platform, str(tree / "home"))
+    catalog = IcebergHook(ctx).catalog
+    catalog.create_namespace_if_not_exists("retail")
+    table = catalog.create_table(ctx.table_identifier, pa.schema([("sale_id", pa.int64())]))
+
+    def consume(ctx, run_id, reader, batch, per_run):  # one micro-batch committed, then the broker goes away
+        table.append(pa.table({"sale_id": pa.array([1, 2], pa.int64())}),
+                     snapshot_properties={state.RUN_ID: f"{run_id}.ffff0000.00000"})
+        raise ConnectionError("broker gone")
+
+    monkeypatch.setattr(consume_module, "consume", consume)
+    monkeypatch.setattr(registry, "stream_reader", lambda ctx: None)
+    operator = StreamConsumeOperator(task_id="consume", pipeline_ctx=ctx)
+    with pytest.raises(ConnectionError):
+        operator.execute(airflow_context(SCHEDULED, "retail_engineer"))
+    (loaded,) = trail(ctx, "load")
+    assert (loaded.run_id, loaded.actor, loaded.details["rows_added"]) == (
+        f"{SCHEDULED}.ffff0000.00000", "retail_engineer", 2)

@@ -79,6 +79,28 @@ def load_records(ctx: PipelineContext, result: Mapping[str, Any], *, run_id: str
     return out
 
 
+def stream_load_records(ctx: PipelineContext, table: Table | None, *, run_id: str, actor: str,
+                        at: dt.datetime | None = None) -> list[AuditRecord]:
+    """One load record per micro-batch a stream run committed (run id ``<run>.<attempt>.<n>``), read from the
+    table's snapshots: a retried run records what an earlier attempt committed but could not record."""
+    from tenantflow.loading import state
+
+    if table is None:
+        return []
+    at = at or now()
+    out = []
+    for snapshot in table.snapshots():
+        batch_run = state.summary_properties(snapshot).get(state.RUN_ID, "")
+        if not batch_run.startswith(f"{run_id}."):
+            continue
+        summary = snapshot.summary.additional_properties if snapshot.summary else {}
+        out.append(AuditRecord(ctx.tenant_id, at, actor, r.LOAD, ctx.table_identifier, batch_run, snapshot.snapshot_id,
+                               {"dag_id": ctx.dag_id, "airflow_run_id": run_id, "micro_batch": True,
+                                "rows_added": int(summary.get("added-records", 0) or 0),
+                                "rows_deleted": int(summary.get("deleted-records", 0) or 0)}))
+    return out
+
+
 def quarantine_records(ctx: PipelineContext, *, run_id: str, actor: str, rows: int, rules: Iterable[str],
                        at: dt.datetime | None = None) -> list[AuditRecord]:
     from tenantflow.quality.store import quarantine_identifier
