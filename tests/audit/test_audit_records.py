@@ -267,3 +267,26 @@ def test_a_consume_that_fails_after_committing_still_records_its_micro_batches(t
     (loaded,) = trail(ctx, "load")
     assert (loaded.run_id, loaded.actor, loaded.details["rows_added"]) == (
         f"{SCHEDULED}.ffff0000.00000", "retail_engineer", 2)
+
+
+def test_concurrent_writers_of_one_tenant_lose_no_record(tmp_path):
+    """A tenant's pipelines run at once: their appends to the one audit table conflict and are retried."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tenantflow.catalog.catalogs import open_catalog
+    from tenantflow.config.models import CatalogSettings
+
+    settings = CatalogSettings(type="sql", properties={"uri": "sqlite:///{home}/c.db",
+                                                      "warehouse": "file://{home}/wh/{tenant}"})
+
+    def store() -> AuditStore:
+        return AuditStore(open_catalog("t", settings, str(tmp_path), tenant_id="_platform"), "acme")
+
+    store().table(create=True)
+
+    def write(n: int) -> int:
+        return store().append([AuditRecord("acme", dt.datetime.now(dt.UTC), "u", "load", f"acme.t{n}", f"r{n}")])
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(write, range(12))) == [1] * 12
+    assert sorted(r.run_id for r in store().read()) == sorted(f"r{n}" for n in range(12))
