@@ -1,5 +1,5 @@
 """The ``tenantflow`` command: validate configs, export schemas, scaffold tenants, sync isolation, list,
-quality trends, tables."""
+quality trends, tables, audit trails and compliance reports."""
 
 from __future__ import annotations
 
@@ -123,13 +123,14 @@ def cmd_new_tenant(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.audit.records import cli_actor
     from tenantflow.reconcile.run import reconcile
 
     report = reconcile(settings, demo_users=args.demo_users, prune=args.prune, dry_run=args.dry_run,
-                       catalog=not args.no_catalog)
+                       catalog=not args.no_catalog, actor=cli_actor(args.operator))
     for line in report.lines():
         _out(line)
-    return 1 if (report.skipped and args.strict) or report.failed_namespaces else 0
+    return 1 if (report.skipped and args.strict) or report.failed_namespaces or report.audit_failures else 0
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,7 +138,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.watch:
         return cmd_sync(argparse.Namespace(demo_users=args.demo_users, prune=True, dry_run=False,
-                                           no_catalog=False, strict=False), settings)
+                                           no_catalog=False, strict=False, operator=args.operator), settings)
     logging.getLogger("tenantflow").setLevel(logging.INFO)
     watch(lambda: get_settings(cached=False), interval=args.interval, full_every=args.full_every,
           demo_users=args.demo_users)
@@ -158,8 +159,10 @@ def cmd_offboard(args: argparse.Namespace, settings: Settings) -> int:
                  f"{r.catalog}:{r.namespace}, tables {', '.join(r.tables) or '-'}")
         _out(f"{len(retired)} retired tenant(s) with data kept" if retired else "no retired tenants")
         return 0
+    from tenantflow.audit.records import cli_actor
+
     try:
-        report = purge(settings, args.purge, args.confirm, operator=args.operator)
+        report = purge(settings, args.purge, args.confirm, operator=cli_actor(args.operator))
     except PurgeRefused as exc:
         _out(f"tenantflow offboard: {exc}")
         return 1
@@ -247,6 +250,35 @@ def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
                        plot_path=args.plot)
     sys.stdout.write(result.output)
     return result.exit_code
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.audit.command import run_audit
+
+    sys.stdout.write(run_audit(settings, args.tenant, first=args.from_day, last=args.to_day, action=args.action,
+                               fmt=args.format))
+    return 0
+
+
+def cmd_compliance(args: argparse.Namespace, settings: Settings) -> int:
+    from tenantflow.audit.command import window
+    from tenantflow.audit.compliance import build_report
+    from tenantflow.audit.compliance_render import FORMATS
+    from tenantflow.config.loader import load_tenant
+
+    try:
+        bundle = load_tenant(settings.config_dir, args.tenant)
+    except FileNotFoundError:
+        raise CommandFailed(f"no tenant {args.tenant!r} in {settings.config_dir}") from None
+    except ConfigErrors as exc:
+        raise CommandFailed(f"tenant {args.tenant!r} has an invalid config:\n{exc}") from None
+    text = FORMATS[args.format](build_report(settings, bundle, window(args.from_day, args.to_day)))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        _out(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_helm_values(args: argparse.Namespace, settings: Settings) -> int:
@@ -362,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo-users", action="store_true", help="also create demo users (password: <user>-demo)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any tenant config is invalid")
     p.add_argument("--no-catalog", action="store_true", help="skip creating the tenants' catalog namespaces")
+    p.add_argument("--operator", metavar="NAME", help="who syncs, for the tenants' audit trails (default: $USER)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("reconcile", help="sync --prune now, or with --watch whenever the config tree changes")
@@ -370,12 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-every", type=float, default=600.0, metavar="S",
                    help="apply again after S seconds even without a change, repairing drift (default 600)")
     p.add_argument("--demo-users", action="store_true", help="also create demo users (password: <user>-demo)")
+    p.add_argument("--operator", metavar="NAME",
+                   help="who reconciles once, for the audit trails (default: $USER; --watch: platform:reconcile)")
     p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("offboard", help="list retired tenants and their kept data; --purge deletes it")
     p.add_argument("--purge", metavar="TENANT", help="delete the retired tenant's tables, namespace, landing, DAGs")
     p.add_argument("--confirm", metavar="TENANT", help="the same tenant id again: required with --purge")
-    p.add_argument("--operator", default="tenantflow-cli", help="who purges (recorded in the audit log)")
+    p.add_argument("--operator", metavar="NAME",
+                   help="who purges, recorded as cli:<NAME> in the audit log and trail (default: $USER)")
     p.set_defaults(func=cmd_offboard)
 
     p = sub.add_parser("list", help="list tenants, pipelines and DAG ids")
@@ -452,6 +488,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png", help="also draw cost by tenant and by day into FILE.png")
     _remote_options(p)
     p.set_defaults(func=cmd_usage)
+
+    p = sub.add_parser("audit", help="a tenant's audit trail: loads, quarantines, masking, maintenance, sync, purge")
+    p.add_argument("tenant")
+    p.add_argument("--from", dest="from_day", metavar="DATE", help="first UTC day (default: the beginning)")
+    p.add_argument("--to", dest="to_day", metavar="DATE", help="last UTC day, inclusive (default: today)")
+    p.add_argument("--action", help="only this action (load, quarantine, pii.masking, maintenance, "
+                                    "retention.delete, offboard.purge, sync.<kind>, or sync.* for all sync changes)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("compliance", help="a tenant's compliance report: classification, masking, retention, "
+                                          "access, audit events")
+    p.add_argument("tenant")
+    p.add_argument("--from", dest="from_day", metavar="DATE", help="first UTC day of the audit period")
+    p.add_argument("--to", dest="to_day", metavar="DATE", help="last UTC day of the audit period, inclusive")
+    p.add_argument("--format", choices=["markdown", "html"], default="markdown")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_compliance)
     return parser
 
 

@@ -57,6 +57,14 @@ def owns_namespace(tenant_id: str, namespace: str) -> bool:
     return namespace == tenant_id or namespace.startswith(f"{tenant_id}_")
 
 
+AUDIT_NAMESPACE = "tenantflow_audit"  # the platform's audit tables (one per tenant); owned by no tenant
+
+
+def reserved_tenant_id(tenant_id: str) -> bool:
+    """A tenant with this id would own a platform namespace (``tenantflow``, ``tenantflow_audit``...)."""
+    return owns_namespace(tenant_id, AUDIT_NAMESPACE)
+
+
 def table_identifier(namespace: str, table: str) -> str:
     return f"{namespace}.{table}"
 

@@ -3,9 +3,10 @@
 One stack for the module: ``tenantflow sync --demo-users`` for the demo tenants, 30 days of runs per
 DAG seeded into the metadata DB as the stage tasks leave them. Over HTTP every dashboard endpoint is
 called by each demo user for each tenant: a tenant role gets its own tenant only (403 for the others,
-and for the platform overview), platform roles get all. Then the page in Chromium inside the Airflow
-UI (its "Tenants" nav entry), as three users; screenshots go to test-artifacts/dashboard/ and the two
-the README shows are copied to docs/img/.
+and for the platform overview), platform roles get all. A tenant's audit trail is read only by the Auditor,
+the Platform Admin and that tenant's admin (a tenant admin gets 403 for another tenant's). Then the page in
+Chromium inside the Airflow UI (its "Tenants" nav entry), as three users; screenshots go to
+test-artifacts/dashboard/ and the two the README shows are copied to docs/img/.
 """
 
 from __future__ import annotations
@@ -130,6 +131,37 @@ def test_every_endpoint_answers_only_what_the_users_roles_allow(world: World, us
         finance = next(t for t in overview["tenants"] if t["tenant"] == "finance")
         assert finance["pool_slots_used"] == 1 and finance["rows_30d"] > 0
         assert sorted(overview["cost_this_month"]["by_tenant"]) == sorted(TENANTS)
+
+
+AUDIT_READS = {  # user -> tenants whose audit trail they may read (access_matrix.audit_reader_roles)
+    "finance_admin": {"finance"},
+    "auditor": set(TENANTS),
+    "platform_admin": set(TENANTS),
+    "finance_engineer": set(),
+    "retail_analyst": set(),
+    "support": set(),
+}
+
+
+@pytest.mark.parametrize("user", sorted(AUDIT_READS))
+def test_the_audit_trail_is_read_only_by_the_auditor_platform_admin_and_the_tenants_admin(world: World, user: str):
+    client = login(world.base, user)
+    got = {t: client.get(f"{PREFIX}/api/tenants/{t}/audit").status_code for t in TENANTS}
+    assert got == {t: 200 if t in AUDIT_READS[user] else 403 for t in TENANTS}
+    for tenant in TENANTS:
+        response = client.get(f"{PREFIX}/api/tenants/{tenant}/audit", params={"action": "sync.create_role"})
+        if tenant not in AUDIT_READS[user]:
+            assert f"may not read the audit trail of tenant '{tenant}'" in response.json()["detail"]
+            assert "records" not in response.json()
+            continue
+        records = response.json()["records"]  # `tenantflow sync --demo-users` of the fixture made its roles
+        assert {r["target"] for r in records} == {f"{tenant}_{p}" for p in ("admin", "engineer", "analyst", "steward")}
+        assert {r["tenant"] for r in records} == {tenant} and all(r["actor"].startswith("cli:") for r in records)
+    assert client.get(f"{PREFIX}/api/tenants/finance/audit").status_code == got["finance"]
+
+
+def test_reading_the_audit_trail_needs_a_signed_in_user(world: World):
+    assert httpx.get(f"{world.base}{PREFIX}/api/tenants/finance/audit", timeout=30).status_code == 401
 
 
 def _dashboard_text(page, base: str, user: str) -> tuple[str, object]:

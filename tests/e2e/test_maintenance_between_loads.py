@@ -154,3 +154,20 @@ def test_maintenance_between_every_two_loads_keeps_tables_equal_to_sources(stack
     orders_files = table("finance.orders", stack).inspect.files().num_rows
     currencies = len(set(table("finance.orders", stack).scan().to_arrow()["currency"].to_pylist()))
     assert orders_files == currencies, "orders: compacted to one file per currency partition"
+
+
+def test_the_maintenance_runs_and_loads_are_in_the_trail(stack):
+    """After the test above: the maintenance DAG's work recorded as the platform's, the merges' deleted rows."""
+    import json
+
+    out = run_cli("tenantflow", "audit", "finance", "--format", "json", env=stack["env"]).stdout
+    records = json.loads(out[out.index("["):])
+    maintenance = [r for r in records if r["action"] == "maintenance"]
+    assert maintenance and {r["actor"] for r in maintenance} == {"platform:maintenance"}
+    orders = [r for r in maintenance if r["target"] == "finance.orders"]
+    assert len(orders) == 2 and all({"files_removed", "files_added"} <= set(r["details"]["compact"]) for r in orders)
+    assert sum(r["details"]["expire"]["snapshots_expired"] for r in orders) > 0, [r["details"] for r in orders]
+    loads = [r for r in records if r["action"] == "load" and r["target"] == "finance.orders"]
+    assert len(loads) == 2 and {r["actor"] for r in loads} == {"dag_test"}
+    assert loads[1]["details"]["rows_deleted"] > 0, "the second merge rewrote rows: its snapshot says so"
+    assert {r["details"]["method"] for r in records if r["target"] == "finance.customers.email"} == {"hash"}

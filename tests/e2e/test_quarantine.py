@@ -142,3 +142,17 @@ def test_cli_prints_the_trend(quarantined):
     assert run["quarantined_rows"] > 0
     missing = run_cli("tenantflow", "quality", "retail", "nope", env=env, check=False)
     assert missing.returncode == 1 and "tenantflow quality: tenant 'retail' has no pipeline 'nope'" in missing.stderr
+
+
+def test_the_run_is_in_the_tenants_audit_trail_with_the_user_who_triggered_it(quarantined):
+    """Through Airflow's own Task SDK: `airflow dags test` triggers as the user "dag_test"."""
+    out = run_cli("tenantflow", "audit", "retail", "--format", "json", env=quarantined["env"]).stdout
+    records = [r for r in json.loads(out[out.index("["):]) if r["run_id"] == quarantined["run_id"]]
+    by_action = {r["action"]: r for r in records}
+    assert set(by_action) == {"quarantine", "load"} and len(records) == 2, records  # a retried task added none
+    assert {r["actor"] for r in records} == {"dag_test"}
+    assert by_action["quarantine"]["details"]["rows_quarantined"] == len(
+        open_table("retail.sales__quarantine", home=str(quarantined["home"])).scan().to_arrow())
+    loaded = open_table("retail.sales", home=str(quarantined["home"]))
+    assert by_action["load"]["snapshot_id"] == loaded.current_snapshot().snapshot_id
+    assert by_action["load"]["details"]["rows_added"] == loaded.scan().to_arrow().num_rows

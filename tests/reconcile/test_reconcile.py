@@ -175,9 +175,15 @@ def test_a_removed_tenant_is_retired_with_its_data_kept_until_an_audited_purge(e
     events = {event: (owner, json.loads(extra)) for event, owner, extra in query(
         env, "SELECT event, owner, extra FROM log WHERE event LIKE 'tenantflow.tenant.%%'")}
     assert events["tenantflow.tenant.retired"][1]["kept"]["namespace"] == "retail"
-    assert events["tenantflow.tenant.purged"][0] == "ops-jane"
+    assert events["tenantflow.tenant.purged"][0] == "cli:ops-jane"
     assert events["tenantflow.tenant.purged"][1]["tables"] == ["retail.sales"]
     assert query(env, "SELECT dag_id FROM dag WHERE dag_id LIKE 'retail%%'") == []
+    # the tenant's audit trail outlives the purge (the platform's table): retirement's prune and the purge
+    out = run_cli("tenantflow", "audit", "retail", "--format", "json", env=env).stdout
+    trail = {(r["action"], r["target"]): r for r in json.loads(out[out.index("["):])}
+    purge = trail[("offboard.purge", "local:retail")]
+    assert purge["actor"] == "cli:ops-jane" and purge["details"]["tables_dropped"] == ["retail.sales"]
+    assert ("sync.delete_pool", "tenant_retail") in trail and ("sync.delete_role", "retail_admin") in trail
 
 
 def test_a_config_tree_that_is_not_there_changes_nothing(env, tmp_path):

@@ -191,7 +191,11 @@ class TenantConfig(Model):
     @field_validator("id")
     @classmethod
     def _id_slug(cls, value: str) -> str:
-        return _slug(value, "tenant id")
+        value = _slug(value, "tenant id")
+        if naming.reserved_tenant_id(value):
+            raise ValueError(f"tenant id {value!r} is reserved: it would own the platform's namespace "
+                             f"{naming.AUDIT_NAMESPACE!r} (the tenants' audit trails); choose another id")
+        return value
 
     @field_validator("notifications", mode="before")
     @classmethod

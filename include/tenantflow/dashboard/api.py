@@ -6,7 +6,9 @@ the DAGs the auth manager lets the user read (``scope``). Another tenant's data 
 
 Routes: ``/`` the page; ``/api/me`` who the user is and which tenants they see; ``/api/overview`` all
 tenants (platform viewers only); ``/api/tenants/{tenant}`` one tenant's page data;
-``/api/tenants/{tenant}/{tables,quality,usage}`` the CLI's tenant views (``views_api``).
+``/api/tenants/{tenant}/{tables,quality,usage}`` the CLI's tenant views (``views_api``);
+``/api/tenants/{tenant}/audit`` the tenant's audit trail, for the roles ``access_matrix.audit_reader_roles``
+names (Auditor, Platform Admin, the tenant's own admin) — decided by role, not by readable DAGs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow.models.dag import DagModel
-from fastapi import Depends, FastAPI, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
@@ -87,5 +89,30 @@ def create_app() -> FastAPI:
             "cost_this_month": cost_this_month(session, [tenant_id]),
         }
 
+    @app.get("/api/tenants/{tenant_id}/audit")
+    def tenant_audit(tenant_id: str, user: GetUserDep, since: str | None = None, until: str | None = None,
+                     action: str | None = None, limit: int = 500) -> dict[str, Any]:
+        from tenantflow.isolation.access_matrix import audit_reader_roles, may_read_audit
+
+        roles = {role.name for role in getattr(user, "roles", None) or ()}
+        if not may_read_audit(tenant_id, roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"user {user.get_name()!r} may not read the audit trail of tenant {tenant_id!r} "
+                                f"(roles allowed: {', '.join(sorted(audit_reader_roles(tenant_id)))})")
+        return _audit(tenant_id, since, until, action, max(1, min(limit, 10_000)))
+
     app.include_router(views_router(user_scope))  # the tenant views of the CLI's remote mode
     return app
+
+
+def _audit(tenant_id: str, since: str | None, until: str | None, action: str | None, limit: int) -> dict[str, Any]:
+    from tenantflow.audit.command import read_audit, window
+    from tenantflow.cli_errors import CommandFailed
+    from tenantflow.settings import get_settings
+
+    try:
+        records = read_audit(get_settings(), tenant_id, window(since, until), action)
+    except CommandFailed as exc:
+        code = status.HTTP_400_BAD_REQUEST if exc.exit_code == 2 else status.HTTP_404_NOT_FOUND
+        raise HTTPException(code, str(exc)) from exc
+    return {"tenant": tenant_id, "count": len(records), "records": [r.as_dict() for r in records[-limit:]]}

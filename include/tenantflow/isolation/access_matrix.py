@@ -117,3 +117,24 @@ def markdown_table() -> str:
             f"{', '.join(sorted(role.dag_actions))} | {', '.join(sorted(role.dag_run_actions))} |"
         )
     return "\n".join(rows)
+
+
+# The tenants' audit trails (``tenantflow audit``, the dashboard's ``/api/tenants/<t>/audit``) are not Airflow
+# resources, so FAB has no permission for them: the rule lives here, next to the roles it names.
+AUDIT_PLATFORM_ROLES = ("auditor", "platform_admin")
+AUDIT_TENANT_ROLE = "admin"
+
+
+def audit_reader_roles(tenant_id: str) -> frozenset[str]:
+    """The roles that may read ``tenant_id``'s audit trail: the Auditor, the Platform Admin, the tenant's admin."""
+    return frozenset({*AUDIT_PLATFORM_ROLES, role_name(tenant_id, AUDIT_TENANT_ROLE)})
+
+
+def may_read_audit(tenant_id: str, roles: set[str] | frozenset[str]) -> bool:
+    return bool(audit_reader_roles(tenant_id) & set(roles))
+
+
+def audit_markdown() -> str:
+    return (f"**Audit trail** (`tenantflow audit`, dashboard `GET /api/tenants/<tenant>/audit`): readable by "
+            f"{', '.join(f'`{r}`' for r in AUDIT_PLATFORM_ROLES)} for every tenant and by "
+            f"`<tenant>_{AUDIT_TENANT_ROLE}` for its own tenant only; no other role, never another tenant's.")

@@ -1,4 +1,9 @@
-"""Load: write the landed batch (PII-protected) into the pipeline's Iceberg table, exactly once per run id."""
+"""Load: write the landed batch (PII-protected) into the pipeline's Iceberg table, exactly once per run id.
+
+Right after the commit, in the same task, the load and its PII masking decisions go to the tenant's audit
+trail (``tenantflow.audit``). An audit write that fails after its retries fails the task: Airflow's retry finds
+the run committed (nothing loaded twice) and writes only the audit records still missing (deduped by event).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,18 @@ class IcebergLoadOperator(PipelineStageOperator):
             result = load_run(self.pipeline_ctx, self.run_id(context))
         except DamagedBatch as exc:  # the same files fail again: only landing the run again helps
             raise AirflowFailException(str(exc)) from exc
+        self._audit(context, result)
         # also an empty or already-committed run: the table is up to date with the source as of now
         emit.table_loaded(self.pipeline_ctx, rows=int(result.get("rows", 0)), bytes=result.get("bytes"),
                           at=dt.datetime.now(dt.UTC))
         return self.record_lineage(context, result)
+
+    def _audit(self, context: Any, result: dict[str, Any]) -> None:
+        from tenantflow.audit.events import load_records, record
+        from tenantflow.audit.records import run_actor
+        from tenantflow.catalog.hook import IcebergHook
+
+        ctx, run_id = self.pipeline_ctx, self.run_id(context)
+        records = load_records(ctx, result, run_id=run_id, actor=run_actor(context), table=IcebergHook(ctx).table())
+        written = record(ctx, records)
+        self.log.info("audit: %d record(s) written (%d already recorded)", written, len(records) - written)

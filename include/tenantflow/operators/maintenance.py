@@ -3,7 +3,8 @@
 One task per pipeline maintains its Iceberg table and its quarantine table (snapshot expiry,
 compaction of small files, orphan removal, all keeping the load state) and applies the pipeline's
 retention: quarantine rows and landing batches older than their platform-bounded age are deleted.
-One more task maintains the tenant's quality tables.
+One more task maintains the tenant's quality tables. What each task did goes to the tenant's audit trail
+(actor ``platform:maintenance``) in the same task; a failed audit write fails it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class TableMaintenanceOperator(PipelineStageOperator):
     acts_for_tenant = False  # the platform maintains the tables, with its own identity
 
     def execute(self, context: Any) -> dict[str, Any]:
+        result = self._maintain(context)
+        _audit(self.pipeline_ctx, context, result)  # also when maintenance is disabled: retention ran
+        return result
+
+    def _maintain(self, context: Any) -> dict[str, Any]:
         from tenantflow.config.effective import effective_maintenance
         from tenantflow.landing.retention import expire_batches
         from tenantflow.maintenance import TablePolicy, maintain_table
@@ -68,7 +74,16 @@ class QualityTablesMaintenanceOperator(PipelineStageOperator):
             return {"skipped": True}
         hook, policy = IcebergHook(ctx), TablePolicy.from_config(config)
         tables = [hook.tenant_table(f"{ctx.namespace}.{name}") for name in (RESULTS_TABLE, PROFILES_TABLE)]
-        return {"tables": [maintain_table(table, policy) for table in tables if table is not None]}
+        result = {"tables": [maintain_table(table, policy) for table in tables if table is not None]}
+        _audit(ctx, context, result)
+        return result
+
+
+def _audit(ctx: Any, context: Any, result: dict[str, Any]) -> None:
+    """In the same task, right after the commits: a failed audit write fails the task (retried; deduped)."""
+    from tenantflow.audit.events import maintenance_records, record
+
+    record(ctx, maintenance_records(ctx, result, run_id=str(context["run_id"])))
 
 
 def _expire_quarantine(table: Any, max_age: Any) -> int:

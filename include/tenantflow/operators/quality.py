@@ -91,6 +91,13 @@ class QualityCheckOperator(PipelineStageOperator):
             raw.publish_derived("approved", [split.passing], source=raw.manifest().source)
             self.log.info("quarantined %d row(s) into %s; %d row(s) approved for loading", quarantined,
                           f"{ctx.namespace}.{pipeline.target.table}__quarantine", split.passing.num_rows)
+            from tenantflow.audit.events import quarantine_records, record
+            from tenantflow.audit.records import run_actor
+
+            # in the same task, right after the quarantine append; a failure fails the task (the retry's
+            # quarantine append is once per run id, and its audit record is deduped)
+            record(ctx, quarantine_records(ctx, run_id=run_id, actor=run_actor(context), rows=quarantined,
+                                           rules=[o.rule for o in report.quarantines]))
         emit.quality_result(ctx, rows=report.rows, score=report.score, flagged_rows=flagged,
                             quarantined_rows=quarantined)
         summary = report.as_dict()

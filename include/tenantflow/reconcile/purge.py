@@ -2,7 +2,8 @@
 
 Only a tenant whose config is gone and whose retirement the reconcile recorded can be purged. Deleted: its
 Iceberg tables (data and metadata files), its namespace, its landing zone, its DAGs' metadata (runs, task
-instances); then its record. Every step is written to Airflow's audit log, the whole purge as one entry.
+instances); then its record. Every step is written to Airflow's audit log, the whole purge as one entry, and
+to the tenant's audit trail (``tenantflow_audit.<tenant>``, kept after the purge).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class PurgeReport:
             f"- dropped namespace {self.namespace}",
             f"- deleted landing zone {self.landing}",
             *(f"- deleted DAG {d} (runs, task instances, logs index)" for d in self.dags),
-            f"purged tenant {self.tenant_id} (audit log: tenantflow.tenant.purged)",
+            f"purged tenant {self.tenant_id} (audit log: tenantflow.tenant.purged; audit trail: "
+            f"tenantflow_audit.{self.tenant_id})",
         ]
 
 
@@ -73,7 +75,20 @@ def purge(settings: Settings, tenant_id: str, confirm: str | None, *, operator: 
         report = PurgeReport(tenant_id, tables, f"{record.catalog}:{record.namespace}", record.landing, dags)
         audit(session, AUDIT_PURGED, {"tenant": tenant_id, "tables": list(tables), "namespace": report.namespace,
                                       "landing": record.landing, "dags": list(dags)}, owner=operator)
+    _audit_trail(settings, record, report, operator)
     return report
+
+
+def _audit_trail(settings: Settings, record: TenantRecord, report: PurgeReport, operator: str) -> None:
+    """The purge in the tenant's audit trail, which outlives the purge (it is the platform's, in
+    ``tenantflow_audit``): written after the deletions, retried, else ``AuditWriteFailed`` (exit 1)."""
+    from tenantflow.audit.events import purge_record
+    from tenantflow.audit.store import AuditStore
+
+    platform = load_platform(settings.config_dir).config
+    store = AuditStore.in_catalog(record.catalog, record.tenant_id, platform, str(settings.home))
+    store.append([purge_record(record.tenant_id, actor=operator, tables=report.tables, namespace=report.namespace,
+                               landing=record.landing, dags=report.dags)])
 
 
 def _drop_catalog(settings: Settings, record: TenantRecord) -> tuple[str, ...]:

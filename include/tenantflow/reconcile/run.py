@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tenantflow.audit.records import RECONCILE
 from tenantflow.config.errors import ConfigErrors
 from tenantflow.config.loader import PLATFORM_FILE, TenantBundle, load_all
 from tenantflow.isolation.sync import Change
@@ -37,6 +38,8 @@ class ReconcileReport:
     retired: list[Retirement] = field(default_factory=list)
     tenants: int = 0
     dry_run: bool = False
+    audit_failures: dict[str, str] = field(default_factory=dict)
+    """Tenant -> why its sync changes could not be written to its audit trail (the command exits 1)."""
 
     @property
     def failed_namespaces(self) -> list:
@@ -54,12 +57,16 @@ class ReconcileReport:
         out.append(f"{verb} {count} change(s) for {self.tenants} tenant(s)" if count else "no changes: in sync")
         out += [f"! catalog namespace of tenant {c.tenant_id!r} not synced: {c.detail}"
                 for c in self.failed_namespaces]
+        out += [f"! audit trail of tenant {t!r}: the sync changes above were applied but NOT recorded: {why}"
+                for t, why in sorted(self.audit_failures.items())]
         return out
 
 
 def reconcile(settings: Settings, *, demo_users: bool = False, prune: bool = True, dry_run: bool = False,
-              catalog: bool = True, lock_wait: float = 900.0) -> ReconcileReport:
-    """One reconcile of the whole tree; invalid tenants are skipped, never pruned."""
+              catalog: bool = True, lock_wait: float = 900.0, actor: str = RECONCILE) -> ReconcileReport:
+    """One reconcile of the whole tree; invalid tenants are skipped, never pruned.
+
+    ``actor`` is who the tenants' audit trails name for the changes (``cli:<name>`` for ``tenantflow sync``)."""
     from tenantflow.isolation.desired import desired_state
     from tenantflow.reconcile.lock import reconcile_lock
 
@@ -70,12 +77,13 @@ def reconcile(settings: Settings, *, demo_users: bool = False, prune: bool = Tru
     bundles, failures = load_all(settings.config_dir)
     desired = desired_state(bundles, demo_users=demo_users, protected=frozenset(failures))
     if dry_run:
-        return _apply(settings, bundles, failures, desired, prune=prune, dry_run=True, catalog=catalog)
+        return _apply(settings, bundles, failures, desired, prune=prune, dry_run=True, catalog=catalog, actor=actor)
     with reconcile_lock(lock_wait):
-        return _apply(settings, bundles, failures, desired, prune=prune, dry_run=False, catalog=catalog)
+        return _apply(settings, bundles, failures, desired, prune=prune, dry_run=False, catalog=catalog,
+                      actor=actor)
 
 
-def _apply(settings, bundles, failures, desired, *, prune, dry_run, catalog) -> ReconcileReport:
+def _apply(settings, bundles, failures, desired, *, prune, dry_run, catalog, actor) -> ReconcileReport:
     from airflow.utils.session import create_session
 
     from tenantflow.isolation.sync import sync
@@ -97,7 +105,34 @@ def _apply(settings, bundles, failures, desired, *, prune, dry_run, catalog) -> 
         if not dry_run:
             for bundle in bundles.values():
                 write_record(session, record_of(bundle, settings.home))
-    return ReconcileReport(changes, namespaces, dict(failures), retired, len(bundles), dry_run)
+    audit_failures = {} if dry_run else _audit_changes(settings, bundles, records, desired, changes, actor)
+    return ReconcileReport(changes, namespaces, dict(failures), retired, len(bundles), dry_run, audit_failures)
+
+
+def _audit_changes(settings, bundles, records, desired, changes, actor) -> dict[str, str]:
+    """Each tenant's pool, role and user changes to its audit trail; tenant -> error of those not written."""
+    from tenantflow.audit.events import now, sync_records
+    from tenantflow.audit.store import AuditStore
+    from tenantflow.config.loader import load_platform
+
+    at = now()
+    users = {name: user.roles for name, user in desired.users.items()}
+    by_tenant = sync_records(changes, actor=actor, sync_id=f"sync:{at.isoformat()}", users=users, at=at)
+    failed: dict[str, str] = {}
+    if not by_tenant:
+        return failed
+    platform = load_platform(settings.config_dir).config
+    for tenant_id, tenant_records in sorted(by_tenant.items()):
+        bundle, record = bundles.get(tenant_id), records.get(tenant_id)
+        catalog_name = bundle.tenant.catalog.name if bundle else record.catalog if record else None
+        try:
+            if catalog_name is None:
+                raise LookupError("no config and no record of the tenant's catalog")
+            AuditStore.in_catalog(catalog_name, tenant_id, platform, str(settings.home)).append(tenant_records)
+        except Exception as exc:  # noqa: BLE001 - the others are recorded; this one is reported, exit 1
+            log.error("audit of tenant %s: %d sync change(s) not recorded: %s", tenant_id, len(tenant_records), exc)
+            failed[tenant_id] = str(exc)
+    return failed
 
 
 def _sync_namespaces(bundles: dict[str, TenantBundle], settings: Settings, *, dry_run: bool) -> list:
