@@ -255,6 +255,15 @@ def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from tenantflow.audit.command import run_audit
 
+    if args.api_url or args.remote:  # the API decides by role: the Auditor, Platform Admin, the tenant's admin
+        from tenantflow.audit.records import AuditRecord
+        from tenantflow.audit.render import FORMATS
+        from tenantflow.remote import fetch, remote
+
+        body = fetch(remote(args.api_url), args.tenant, "audit",
+                     {"since": args.from_day, "until": args.to_day, "action": args.action, "limit": 10_000})
+        sys.stdout.write(FORMATS[args.format]([AuditRecord.from_dict(r) for r in body["records"]]))
+        return 0
     sys.stdout.write(run_audit(settings, args.tenant, first=args.from_day, last=args.to_day, action=args.action,
                                fmt=args.format))
     return 0
@@ -496,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", help="only this action (load, quarantine, pii.masking, maintenance, "
                                     "retention.delete, offboard.purge, sync.<kind>, or sync.* for all sync changes)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _remote_options(p)
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("compliance", help="a tenant's compliance report: classification, masking, retention, "
@@ -515,7 +525,7 @@ def _remote_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--remote", action="store_true", help="like --api-url, with the URL of your airflowctl login")
 
 
-REMOTE_CAPABLE = frozenset({"tables", "quality", "usage"})
+REMOTE_CAPABLE = frozenset({"tables", "quality", "usage", "audit"})
 REMOTE_SETTINGS = Settings(Path("."), Path("."), Path("."))  # unused: the server has the settings
 
 

@@ -1,6 +1,6 @@
 """The CLI's remote mode: a tenant view asked of the api-server with the user's own token.
 
-``tenantflow tables|quality|usage TENANT --api-url URL`` calls the tenants dashboard API
+``tenantflow tables|quality|usage|audit TENANT --api-url URL`` calls the tenants dashboard API
 (``dashboard/views_api.py``), which answers within the user's roles, so a tenant user needs no database
 or catalog access. The token: ``AIRFLOW_CLI_TOKEN`` (as airflowctl reads it), else what ``airflowctl auth
 login`` stored (its keyring entry, or with ``AIRFLOW_CLI_DEBUG_MODE=true`` its debug file); the URL: the
@@ -52,6 +52,12 @@ def _airflowctl_login(*, need_token: bool) -> Any:
 
 def fetch_view(target: Remote, tenant_id: str, view: str, params: dict[str, Any]) -> tuple[str, int]:
     """(output, exit code) of a tenant view, or a one-line CommandFailed."""
+    body = fetch(target, tenant_id, view, params)
+    return body["output"], int(body["exit_code"])
+
+
+def fetch(target: Remote, tenant_id: str, view: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The JSON answer of ``/api/tenants/<tenant>/<view>``, or a one-line CommandFailed."""
     import logging
 
     import httpx
@@ -70,12 +76,12 @@ def fetch_view(target: Remote, tenant_id: str, view: str, params: dict[str, Any]
     if response.status_code == 403:
         detail = _detail(response) or f"your roles do not let you read tenant {tenant_id!r}"
         raise CommandFailed(f"refused: {detail}", 5)
-    if response.status_code == 404:
+    if response.status_code == 404 and _detail(response) in (None, "Not Found"):
         raise CommandFailed(f"{url} is not there: the api-server has no tenantflow plugin (or an older one)", 3)
     if response.status_code >= 400:
-        raise CommandFailed(f"{view} failed on the server: HTTP {response.status_code} {response.text[:200]}", 1)
-    body = response.json()
-    return body["output"], int(body["exit_code"])
+        raise CommandFailed(f"{view}: {_detail(response) or f'HTTP {response.status_code} {response.text[:200]}'}",
+                            2 if response.status_code == 400 else 1)
+    return response.json()
 
 
 def _token_problem(detail: str | None) -> bool:

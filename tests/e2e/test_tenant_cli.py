@@ -218,3 +218,20 @@ def test_the_login_lines_the_demo_prints_work_as_pasted(api):
                           cwd=env["AIRFLOW_HOME"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert _one(done.stdout)["dag_id"] == "finance__fx_rates"
+
+
+def test_the_audit_trail_remotely_for_its_readers_only(api):
+    base, root = api
+    admin = _user_env(root, "finance_admin_audit", AIRFLOW_CLI_TOKEN=_token(base, "finance_admin"))
+    trail = _run(admin, "tenantflow", "audit", "finance", "--api-url", base, "--format", "json", "--action", "sync.*")
+    assert trail.returncode == 0, trail.stderr
+    records = json.loads(trail.stdout)
+    assert records and {r["tenant"] for r in records} == {"finance"}, records  # the stack's `tenantflow sync`
+    assert all(r["action"].startswith("sync.") and r["actor"].startswith("cli:") for r in records)
+    other = _run(admin, "tenantflow", "audit", "retail", "--api-url", base)
+    assert other.returncode == 5 and "may not read the audit trail of tenant 'retail'" in other.stderr
+    engineer = _user_env(root, "finance_engineer_audit", AIRFLOW_CLI_TOKEN=_token(base, "finance_engineer"))
+    assert _run(engineer, "tenantflow", "audit", "finance", "--api-url", base).returncode == 5
+    auditor = _user_env(root, "auditor_audit", AIRFLOW_CLI_TOKEN=_token(base, "auditor"))
+    table = _run(auditor, "tenantflow", "audit", "retail", "--api-url", base)
+    assert table.returncode == 0 and "sync." in table.stdout, table.stdout + table.stderr

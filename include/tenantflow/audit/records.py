@@ -81,6 +81,13 @@ class AuditRecord:
     def details_json(self) -> str:
         return json.dumps(self.details, sort_keys=True, separators=(",", ":"))
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditRecord:
+        """The record ``as_dict`` gave (the API's answer to the CLI's remote mode)."""
+        return cls(tenant=data["tenant"], at=dt.datetime.fromisoformat(data["at"]), actor=data["actor"],
+                   action=data["action"], target=data["target"], run_id=data.get("run_id"),
+                   snapshot_id=data.get("snapshot_id"), details=data.get("details") or {})
+
     def as_dict(self) -> dict[str, Any]:
         return {"tenant": self.tenant, "at": self.at.isoformat(), "actor": self.actor, "action": self.action,
                 "target": self.target, "run_id": self.run_id, "snapshot_id": self.snapshot_id,
