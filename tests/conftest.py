@@ -60,6 +60,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True, t
     return result
 
 
+@pytest.fixture(autouse=True)
+def _acting_as_the_platform():
+    """Each test starts acting as the platform: a stage's pre_execute run in-process (as a task process would)
+    sets the process's cloud identity to its tenant, which must not leak into the next test."""
+    from tenantflow import identity
+
+    identity.act_for(None)
+    yield
+    identity.act_for(None)
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
