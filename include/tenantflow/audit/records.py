@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tenantflow import naming
+from tenantflow.settings import job_environment
 
 AUDIT_NAMESPACE = naming.AUDIT_NAMESPACE
 """The platform's namespace of audit tables, one per tenant (table = tenant id); no tenant owns it: a tenant id
@@ -51,7 +51,7 @@ def run_actor(context: Mapping[str, Any]) -> str:
 
 def cli_actor(operator: str | None) -> str:
     """``cli:<name>``: ``--operator`` if given, else the login running the command."""
-    name = operator or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+    name = operator or job_environment("USER") or job_environment("LOGNAME") or "unknown"
     return name if name.startswith("cli:") else f"cli:{name}"
 
 
