@@ -34,7 +34,9 @@ def run_dag(dag_id: str, logical_date: str, env: dict[str, str] | None = None, c
 
 def last_run_id(dag_id: str, env: dict[str, str] | None = None) -> str:
     runs = json_tail(run_cli("airflow", "dags", "list-runs", dag_id, "-o", "json", env=env).stdout)
-    return sorted(runs, key=lambda r: r["start_date"] or "")[-1]["run_id"]
+    # `dags test` records the logical date as the start date, so another test's run with a later logical date
+    # would sort last; its run ids are manual__<time created>: their order is the order the runs were made
+    return sorted(runs, key=lambda r: r["run_id"])[-1]["run_id"]
 
 
 def task_states(dag_id: str, run_id: str, env: dict[str, str] | None = None) -> dict[str, str]:
