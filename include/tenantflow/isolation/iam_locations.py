@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tenantflow.catalog.warehouse import tenant_warehouse
 from tenantflow.config.loader import TenantBundle
 from tenantflow.config.models import PlatformConfig
 
@@ -36,7 +37,7 @@ def landing_location(bundle: TenantBundle) -> S3Location | None:
 def _warehouse(bundle: TenantBundle, platform: PlatformConfig) -> tuple[str, bool]:
     """(the tenant's warehouse URI, whether it is the tenant's alone): ``storage.warehouse``, else the catalog's
     ``warehouse`` with '{tenant}' resolved (read from the config only: opening the catalog would need the cloud)."""
-    own = bundle.tenant.storage.warehouse
+    own = tenant_warehouse(bundle.tenant, home="")  # storage.warehouse, as the catalog opens it
     if own is not None:
         return own, True
     settings = platform.catalogs[bundle.tenant.catalog.name]

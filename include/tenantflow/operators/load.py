@@ -23,22 +23,24 @@ class IcebergLoadOperator(PipelineStageOperator):
     lineage_stage = "load"
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from tenantflow.catalog.hook import IcebergHook
+
+        hook = IcebergHook(self.pipeline_ctx)  # one catalog for the load and its audit record
         try:
-            result = load_run(self.pipeline_ctx, self.run_id(context))
+            result = load_run(self.pipeline_ctx, self.run_id(context), hook)
         except DamagedBatch as exc:  # the same files fail again: only landing the run again helps
             raise AirflowFailException(str(exc)) from exc
-        self._audit(context, result)
+        self._audit(context, result, hook)
         # also an empty or already-committed run: the table is up to date with the source as of now
         emit.table_loaded(self.pipeline_ctx, rows=int(result.get("rows", 0)), bytes=result.get("bytes"),
                           at=dt.datetime.now(dt.UTC))
         return self.record_lineage(context, result)
 
-    def _audit(self, context: Any, result: dict[str, Any]) -> None:
+    def _audit(self, context: Any, result: dict[str, Any], hook: Any) -> None:
         from tenantflow.audit.events import load_records, record
         from tenantflow.audit.records import run_actor
-        from tenantflow.catalog.hook import IcebergHook
 
         ctx, run_id = self.pipeline_ctx, self.run_id(context)
-        records = load_records(ctx, result, run_id=run_id, actor=run_actor(context), table=IcebergHook(ctx).table())
+        records = load_records(ctx, result, run_id=run_id, actor=run_actor(context), table=hook.table())
         written = record(ctx, records)
         self.log.info("audit: %d record(s) written (%d already recorded)", written, len(records) - written)
