@@ -269,24 +269,29 @@ def test_a_consume_that_fails_after_committing_still_records_its_micro_batches(t
         f"{SCHEDULED}.ffff0000.00000", "retail_engineer", 2)
 
 
-def test_concurrent_writers_of_one_tenant_lose_no_record(tmp_path):
-    """A tenant's pipelines run at once: their appends to the one audit table conflict and are retried."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def _concurrent_store(home: str) -> AuditStore:
     from tenantflow.catalog.catalogs import open_catalog
     from tenantflow.config.models import CatalogSettings
 
     settings = CatalogSettings(type="sql", properties={"uri": "sqlite:///{home}/c.db",
                                                       "warehouse": "file://{home}/wh/{tenant}"})
+    return AuditStore(open_catalog("t", settings, home, tenant_id="_platform"), "acme")
 
-    def store() -> AuditStore:
-        return AuditStore(open_catalog("t", settings, str(tmp_path), tenant_id="_platform"), "acme")
 
-    store().table(create=True)
+def _concurrent_write(home: str, n: int) -> int:
+    record = AuditRecord("acme", dt.datetime.now(dt.UTC), "u", "load", f"acme.t{n}", f"r{n}")
+    return _concurrent_store(home).append([record])
 
-    def write(n: int) -> int:
-        return store().append([AuditRecord("acme", dt.datetime.now(dt.UTC), "u", "load", f"acme.t{n}", f"r{n}")])
 
-    with ThreadPoolExecutor(6) as pool:
-        assert list(pool.map(write, range(12))) == [1] * 12
-    assert sorted(r.run_id for r in store().read()) == sorted(f"r{n}" for n in range(12))
+def test_concurrent_writers_of_one_tenant_lose_no_record(tmp_path):
+    """A tenant's pipelines run at once, each in a task process of its own: their appends to the one audit
+    table conflict and are retried."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    home = str(tmp_path)
+    _concurrent_store(home).table(create=True)
+    with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert list(pool.map(partial(_concurrent_write, home), range(12))) == [1] * 12
+    assert sorted(r.run_id for r in _concurrent_store(home).read()) == sorted(f"r{n}" for n in range(12))
